@@ -1,0 +1,50 @@
+//! Content digests of sources.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::source::SourceContent;
+
+/// The digest of a source's content, in the text form that is written to workloads
+/// (40 lowercase hex digits for the Reloader-compatible SHA-1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Digest(String);
+
+impl Digest {
+    /// Wraps an already computed digest string.
+    pub fn new(text: impl Into<String>) -> Self {
+        Digest(text.into())
+    }
+
+    /// The digest as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Computes the digest of a source's content.
+///
+/// Pure and deterministic: the same content always gives the same digest, whatever the
+/// iteration order of its maps. Closures `Fn(&SourceContent) -> Digest` implement it.
+#[cfg_attr(feature = "mock", mockall::automock)]
+pub trait Hasher: Send + Sync {
+    /// The digest of `content`.
+    fn digest(&self, content: &SourceContent<'_>) -> Digest;
+}
+
+impl<F> Hasher for F
+where
+    F: Fn(&SourceContent<'_>) -> Digest + Send + Sync,
+{
+    fn digest(&self, content: &SourceContent<'_>) -> Digest {
+        self(content)
+    }
+}

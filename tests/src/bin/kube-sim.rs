@@ -1,0 +1,3 @@
+//! `kube-sim`: a standalone Kubernetes API simulator for tests, benches and demos.
+
+fn main() {}

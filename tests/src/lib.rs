@@ -1,0 +1,1 @@
+//! Kubernetes API simulator and end-to-end test support.
