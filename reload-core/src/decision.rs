@@ -90,6 +90,9 @@ pub struct MatchOutcome {
 impl MatchOutcome {
     /// An outcome with no problems.
     pub fn new(decision: Decision) -> Self {
-        MatchOutcome { decision, problems: Vec::new() }
+        MatchOutcome {
+            decision,
+            problems: Vec::new(),
+        }
     }
 }

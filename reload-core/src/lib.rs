@@ -16,7 +16,6 @@
 //!
 //! Features: `testing` exports the strategy-law checker and proptest generators;
 //! `mock` exports mockall mocks of the traits.
-#![doc(alias = "reloader")]
 
 pub mod decision;
 pub mod error;
@@ -36,4 +35,6 @@ pub use plan::{Change, ChangeKind, Edit, Plan};
 pub use source::{SourceContent, SourceKind, SourceMeta, SourceRef};
 pub use strategy::ReloadStrategy;
 pub use watch::{WatchEvent, Watcher};
-pub use workload::{Container, EnvVar, Volume, VolumeSource, Workload, WorkloadKind, WorkloadRef};
+pub use workload::{
+    Container, EnvVar, NamedSource, PodTemplate, Volume, VolumeSource, Workload, WorkloadKind, WorkloadRef,
+};

@@ -78,8 +78,17 @@ impl Edit {
             Edit::SetTemplateAnnotation { key, value } => {
                 workload.template.annotations.insert(key.clone(), value.clone());
             }
-            Edit::SetEnv { container, name, value } => {
-                if let Some(c) = workload.template.containers.iter_mut().find(|c| &c.name == container) {
+            Edit::SetEnv {
+                container,
+                name,
+                value,
+            } => {
+                if let Some(c) = workload
+                    .template
+                    .containers
+                    .iter_mut()
+                    .find(|c| &c.name == container)
+                {
                     match c.env.iter_mut().find(|e| &e.name == name) {
                         Some(existing) => {
                             existing.value = Some(value.clone());
@@ -94,11 +103,19 @@ impl Edit {
                 }
             }
             Edit::RemoveEnv { container, name } => {
-                if let Some(c) = workload.template.containers.iter_mut().find(|c| &c.name == container) {
+                if let Some(c) = workload
+                    .template
+                    .containers
+                    .iter_mut()
+                    .find(|c| &c.name == container)
+                {
                     c.env.retain(|e| &e.name != name);
                 }
             }
-            Edit::SetAnnotation { key, value: Some(value) } => {
+            Edit::SetAnnotation {
+                key,
+                value: Some(value),
+            } => {
                 workload.annotations.insert(key.clone(), value.clone());
             }
             Edit::SetAnnotation { key, value: None } => {
@@ -151,30 +168,26 @@ pub fn strategic_merge_patch(edits: &[Edit], kind: &WorkloadKind) -> Value {
     let mut metadata_annotations = Map::new();
     let mut template_annotations = Map::new();
     let mut containers: Vec<(String, Vec<Value>)> = Vec::new();
-    let mut env_of = |container: &str| -> usize {
-        if let Some(i) = containers.iter().position(|(name, _)| name == container) {
-            i
-        } else {
-            containers.push((container.to_owned(), Vec::new()));
-            containers.len() - 1
-        }
-    };
     for edit in edits {
         match edit {
             Edit::SetTemplateAnnotation { key, value } => {
                 template_annotations.insert(key.clone(), Value::String(value.clone()));
             }
-            Edit::SetEnv { container, name, value } => {
-                let i = env_of(container);
-                containers[i].1.push(json!({ "name": name, "value": value }));
+            Edit::SetEnv {
+                container,
+                name,
+                value,
+            } => {
+                env_entries(&mut containers, container).push(json!({ "name": name, "value": value }));
             }
             Edit::RemoveEnv { container, name } => {
-                let i = env_of(container);
-                containers[i].1.push(json!({ "name": name, "$patch": "delete" }));
+                env_entries(&mut containers, container).push(json!({ "name": name, "$patch": "delete" }));
             }
             Edit::SetAnnotation { key, value } => {
-                metadata_annotations
-                    .insert(key.clone(), value.as_ref().map_or(Value::Null, |v| Value::String(v.clone())));
+                metadata_annotations.insert(
+                    key.clone(),
+                    value.as_ref().map_or(Value::Null, |v| Value::String(v.clone())),
+                );
             }
         }
     }
@@ -183,8 +196,10 @@ pub fn strategic_merge_patch(edits: &[Edit], kind: &WorkloadKind) -> Value {
         template.insert("metadata".into(), json!({ "annotations": template_annotations }));
     }
     if !containers.is_empty() {
-        let containers: Vec<Value> =
-            containers.into_iter().map(|(name, env)| json!({ "name": name, "env": env })).collect();
+        let containers: Vec<Value> = containers
+            .into_iter()
+            .map(|(name, env)| json!({ "name": name, "env": env }))
+            .collect();
         template.insert("spec".into(), json!({ "containers": containers }));
     }
     let mut root = Map::new();
@@ -201,6 +216,18 @@ pub fn strategic_merge_patch(edits: &[Edit], kind: &WorkloadKind) -> Value {
         }
     }
     Value::Object(root)
+}
+
+/// The env entries collected for `container`, created empty on first use (keeps container order).
+fn env_entries<'a>(containers: &'a mut Vec<(String, Vec<Value>)>, container: &str) -> &'a mut Vec<Value> {
+    let index = containers
+        .iter()
+        .position(|(name, _)| name == container)
+        .unwrap_or_else(|| {
+            containers.push((container.to_owned(), Vec::new()));
+            containers.len() - 1
+        });
+    &mut containers[index].1
 }
 
 #[cfg(test)]
@@ -231,7 +258,10 @@ mod tests {
 
     #[test]
     fn cronjob_patch_nests_under_job_template() {
-        let p = plan(vec![Edit::SetTemplateAnnotation { key: "k".into(), value: "v".into() }]);
+        let p = plan(vec![Edit::SetTemplateAnnotation {
+            key: "k".into(),
+            value: "v".into(),
+        }]);
         assert_eq!(
             p.strategic_merge_patch(&WorkloadKind::CronJob),
             json!({"spec":{"jobTemplate":{"spec":{"template":{"metadata":{"annotations":{"k":"v"}}}}}}})
@@ -240,7 +270,10 @@ mod tests {
 
     #[test]
     fn metadata_only_plan_is_not_a_rollout_and_removes_with_null() {
-        let p = plan(vec![Edit::SetAnnotation { key: "k".into(), value: None }]);
+        let p = plan(vec![Edit::SetAnnotation {
+            key: "k".into(),
+            value: None,
+        }]);
         assert!(!p.is_rollout());
         assert_eq!(
             p.strategic_merge_patch(&WorkloadKind::StatefulSet),
@@ -250,7 +283,10 @@ mod tests {
 
     #[test]
     fn env_removal_uses_patch_delete_directive() {
-        let p = plan(vec![Edit::RemoveEnv { container: "app".into(), name: "X".into() }]);
+        let p = plan(vec![Edit::RemoveEnv {
+            container: "app".into(),
+            name: "X".into(),
+        }]);
         assert_eq!(
             p.strategic_merge_patch(&WorkloadKind::DaemonSet),
             json!({"spec":{"template":{"spec":{"containers":[{"name":"app","env":[{"name":"X","$patch":"delete"}]}]}}}})

@@ -40,8 +40,11 @@ impl SourceKind {
     }
 
     /// Every source kind, in a fixed order.
-    pub const ALL: [SourceKind; 3] =
-        [SourceKind::ConfigMap, SourceKind::Secret, SourceKind::SecretProviderClass];
+    pub const ALL: [SourceKind; 3] = [
+        SourceKind::ConfigMap,
+        SourceKind::Secret,
+        SourceKind::SecretProviderClass,
+    ];
 }
 
 impl fmt::Display for SourceKind {
@@ -64,7 +67,11 @@ pub struct SourceRef {
 impl SourceRef {
     /// A source reference.
     pub fn new(kind: SourceKind, namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        SourceRef { kind, namespace: namespace.into(), name: name.into() }
+        SourceRef {
+            kind,
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -90,7 +97,10 @@ pub struct SourceMeta {
 impl SourceMeta {
     /// Metadata of a source with no annotations or labels.
     pub fn new(id: SourceRef) -> Self {
-        SourceMeta { id: Some(id), ..SourceMeta::default() }
+        SourceMeta {
+            id: Some(id),
+            ..SourceMeta::default()
+        }
     }
 
     /// Adds an annotation.

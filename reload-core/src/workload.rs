@@ -74,7 +74,11 @@ pub struct WorkloadRef {
 impl WorkloadRef {
     /// A workload reference.
     pub fn new(kind: WorkloadKind, namespace: impl Into<String>, name: impl Into<String>) -> Self {
-        WorkloadRef { kind, namespace: namespace.into(), name: name.into() }
+        WorkloadRef {
+            kind,
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -98,7 +102,11 @@ pub struct Workload {
 impl Workload {
     /// An empty workload of the given identity.
     pub fn new(id: WorkloadRef) -> Self {
-        Workload { id, annotations: BTreeMap::new(), template: PodTemplate::default() }
+        Workload {
+            id,
+            annotations: BTreeMap::new(),
+            template: PodTemplate::default(),
+        }
     }
 }
 
@@ -140,7 +148,7 @@ pub struct EnvVar {
 }
 
 /// A reference from the environment to a ConfigMap or Secret (by name).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct NamedSource {
     /// ConfigMap or Secret.
     pub kind: SourceKind,
@@ -170,4 +178,106 @@ pub enum VolumeSource {
     Csi(String),
     /// Anything else.
     Other,
+}
+
+impl PodTemplate {
+    /// Every source the template references by name, through any path Reloader considers
+    /// (`reloader-spec.md` §5): volumes (`configMap`, `secret`, projected sources, CSI
+    /// `secretProviderClass`), and env `valueFrom` / `envFrom` of regular and init containers.
+    ///
+    /// Each source appears once, in first-seen order (volumes first, then containers, then
+    /// init containers). Ephemeral containers are not considered, as in Reloader.
+    pub fn references(&self) -> Vec<NamedSource> {
+        let mut found: Vec<NamedSource> = Vec::new();
+        let mut add = |source: NamedSource| {
+            if !found.contains(&source) {
+                found.push(source);
+            }
+        };
+        for volume in &self.volumes {
+            match &volume.source {
+                VolumeSource::ConfigMap(name) => add(NamedSource::new(SourceKind::ConfigMap, name)),
+                VolumeSource::Secret(name) => add(NamedSource::new(SourceKind::Secret, name)),
+                VolumeSource::Csi(name) => add(NamedSource::new(SourceKind::SecretProviderClass, name)),
+                VolumeSource::Projected(sources) => sources.iter().cloned().for_each(&mut add),
+                VolumeSource::Other => {}
+            }
+        }
+        for container in self.containers.iter().chain(&self.init_containers) {
+            for env in &container.env {
+                if let Some(source) = &env.value_from {
+                    add(source.clone());
+                }
+            }
+            container.env_from.iter().cloned().for_each(&mut add);
+        }
+        found
+    }
+}
+
+impl NamedSource {
+    /// A reference to the source `kind`/`name` (in the workload's own namespace).
+    pub fn new(kind: SourceKind, name: impl Into<String>) -> Self {
+        NamedSource {
+            kind,
+            name: name.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_cover_volumes_projected_csi_env_and_init_containers_once_each() {
+        let template = PodTemplate {
+            volumes: vec![
+                Volume {
+                    name: "a".into(),
+                    source: VolumeSource::ConfigMap("cm".into()),
+                },
+                Volume {
+                    name: "b".into(),
+                    source: VolumeSource::Projected(vec![
+                        NamedSource::new(SourceKind::Secret, "s"),
+                        NamedSource::new(SourceKind::ConfigMap, "cm"),
+                    ]),
+                },
+                Volume {
+                    name: "c".into(),
+                    source: VolumeSource::Csi("spc".into()),
+                },
+                Volume {
+                    name: "d".into(),
+                    source: VolumeSource::Other,
+                },
+            ],
+            containers: vec![Container {
+                name: "app".into(),
+                env: vec![EnvVar {
+                    name: "X".into(),
+                    value: None,
+                    value_from: Some(NamedSource::new(SourceKind::Secret, "env-s")),
+                }],
+                ..Container::default()
+            }],
+            init_containers: vec![Container {
+                name: "init".into(),
+                env_from: vec![NamedSource::new(SourceKind::ConfigMap, "init-cm")],
+                ..Container::default()
+            }],
+            ..PodTemplate::default()
+        };
+        assert_eq!(
+            template.references(),
+            vec![
+                NamedSource::new(SourceKind::ConfigMap, "cm"),
+                NamedSource::new(SourceKind::Secret, "s"),
+                NamedSource::new(SourceKind::SecretProviderClass, "spc"),
+                NamedSource::new(SourceKind::Secret, "env-s"),
+                NamedSource::new(SourceKind::ConfigMap, "init-cm"),
+            ]
+        );
+    }
 }
