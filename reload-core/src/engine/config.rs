@@ -46,6 +46,10 @@ impl Rate {
 /// assert!(config.is_reload_on_delete());
 /// ```
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent on/off options of a builder, as Reloader's flags"
+)]
 pub struct EngineConfig {
     namespaces: Namespaces,
     source_label_selector: Option<String>,

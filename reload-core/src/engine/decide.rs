@@ -144,16 +144,17 @@ impl Reconcile<'_> {
                     continue;
                 }
                 Some(old) => (ChangeKind::Updated, Some(old)),
-                None => match self.unrecorded_change(trigger, &source) {
-                    Some(change) => change,
-                    None => {
+                None => {
+                    if let Some(change) = self.unrecorded_change(trigger, &source) {
+                        change
+                    } else {
                         if self.rules.baselines {
                             baselines.insert(baseline::key(&source), record.digest.to_string());
                         }
                         out.baselined.push((source, record.digest.clone()));
                         continue;
                     }
-                },
+                }
             };
             let change = Change {
                 source: source.clone(),

@@ -63,7 +63,7 @@ pub fn state_key(source: &SourceRef) -> String {
 }
 
 impl ReloadStrategy for Strategy {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "test"
     }
 

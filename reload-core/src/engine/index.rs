@@ -162,10 +162,22 @@ impl WorkloadIndex {
         is_new
     }
 
-    /// Replaces a workload's state after our own write (keeps its watch).
-    pub fn refresh(&mut self, indexed: IndexedWorkload) {
-        let watch = self.entries.get(indexed.id()).map_or(0, |e| e.watch);
+    /// Replaces a workload's state with a PATCH response or GET (keeps its watch), unless the
+    /// watch already delivered a newer state (a response must never roll the cache back).
+    /// Returns whether the state was taken.
+    pub fn refresh(&mut self, indexed: IndexedWorkload) -> bool {
+        let Some(entry) = self.entries.get(indexed.id()) else {
+            return false;
+        };
+        if is_older(
+            indexed.resource_version.as_deref(),
+            entry.indexed.resource_version.as_deref(),
+        ) {
+            return false;
+        }
+        let watch = entry.watch;
         self.upsert(watch, indexed);
+        true
     }
 
     /// Removes a workload; returns it if it was indexed.
@@ -234,6 +246,18 @@ impl WorkloadIndex {
     /// Whether watch `watch` finished its first list.
     pub fn is_synced(&self, watch: usize) -> bool {
         self.synced.contains(&watch)
+    }
+}
+
+/// Whether resourceVersion `a` is older than `b`. resourceVersions are opaque, but every
+/// API server in practice uses etcd revisions (integers); anything else counts as not older.
+fn is_older(a: Option<&str>, b: Option<&str>) -> bool {
+    match (
+        a.and_then(|a| a.parse::<u64>().ok()),
+        b.and_then(|b| b.parse::<u64>().ok()),
+    ) {
+        (Some(a), Some(b)) => a < b,
+        _ => false,
     }
 }
 

@@ -378,7 +378,7 @@ impl State {
             self.queue.done(&id);
             return;
         }
-        let body = self.patch_body(&indexed, &decided);
+        let body = Self::patch_body(&indexed, &decided);
         let writer = self.writer.clone();
         let limiter = self.write_limiter.clone();
         let attempts = self.engine.config.get_max_attempts();
@@ -388,7 +388,7 @@ impl State {
         });
     }
 
-    fn patch_body(&self, indexed: &IndexedWorkload, decided: &Decided) -> Value {
+    fn patch_body(indexed: &IndexedWorkload, decided: &Decided) -> Value {
         let mut body = strategic_merge_patch(&decided.edits, &indexed.workload.id.kind);
         if decided.guard_version
             && let (Some(rv), Value::Object(root)) = (&indexed.resource_version, &mut body)
@@ -436,16 +436,12 @@ impl State {
         self.queue.done(&id);
         match outcome {
             WriteOutcome::Written(state) => {
-                if self.index.get(&id).is_some() {
-                    self.index.refresh(state);
-                }
+                self.index.refresh(state);
                 self.report(&id, &decided, false);
                 self.count_fights(&id, &decided);
             }
             WriteOutcome::Conflict(fresh) if pending.attempts + 1 < self.engine.config.get_max_attempts() => {
-                if let Some(fresh) = fresh
-                    && self.index.get(&id).is_some()
-                {
+                if let Some(fresh) = fresh {
                     self.index.refresh(fresh);
                 }
                 let retry = Pending {
@@ -501,3 +497,6 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -105,3 +105,13 @@ fn relist_returns_new_and_changed_workloads_and_drops_vanished_ones() {
             .is_none()
     );
 }
+
+#[test]
+fn a_write_response_older_than_the_watched_state_does_not_roll_the_index_back() {
+    let mut index = index();
+    index.upsert(0, deployment("a", &["cm1"]).with_resource_version("10"));
+    assert!(!index.refresh(deployment("a", &["cm2"]).with_resource_version("9")));
+    assert_eq!(index.candidates(&cm("cm1")).len(), 1);
+    assert!(index.refresh(deployment("a", &["cm2"]).with_resource_version("11")));
+    assert_eq!(index.candidates(&cm("cm2")).len(), 1);
+}
