@@ -19,6 +19,7 @@
 
 pub mod decision;
 pub mod error;
+pub mod go_duration;
 pub mod hash;
 pub mod matcher;
 pub mod plan;
