@@ -2,15 +2,32 @@
 
 mod cli;
 
+use std::process::ExitCode;
+
 use clap::Parser;
 
-fn main() -> anyhow::Result<()> {
-    let cli = cli::Cli::parse();
+fn main() -> ExitCode {
+    match run(cli::Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: cli::Cli) -> anyhow::Result<()> {
+    let env = |key: &str| std::env::var(key).ok();
     let run = match cli.command {
+        Some(cli::Command::Config(args)) => {
+            let settings = cli::settings::resolve(&args, &env)?;
+            println!("{}", serde_json::to_string_pretty(&settings.to_json())?);
+            return Ok(());
+        }
         Some(cli::Command::Run(run)) => run,
         None => cli.run,
     };
-    let settings = cli::settings::resolve(&run, &|key| std::env::var(key).ok())?;
+    let settings = cli::settings::resolve(&run, &env)?;
     for warning in &settings.warnings {
         eprintln!("{warning}");
     }

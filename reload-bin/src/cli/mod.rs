@@ -30,6 +30,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the controller (the default).
     Run(RunArgs),
+    /// Check the flags and environment and print the effective configuration as JSON, without
+    /// contacting the cluster. Exits non-zero with the start-up error on invalid input.
+    Config(RunArgs),
 }
 
 /// The controller's flags.

@@ -129,6 +129,55 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
+impl Settings {
+    /// The effective configuration as JSON (`reloader config`). Holds no secret: alert webhook
+    /// URLs can carry tokens, so only whether one is set is shown.
+    pub fn to_json(&self) -> serde_json::Value {
+        let scope = match &self.scope {
+            Scope::Global {
+                ignored_namespaces,
+                namespace_selector,
+            } => serde_json::json!({
+                "mode": "global", "namespacesToIgnore": ignored_namespaces, "namespaceSelector": namespace_selector,
+            }),
+            Scope::Namespaces(namespaces) => {
+                serde_json::json!({ "mode": "namespaces", "namespaces": namespaces })
+            }
+            Scope::Single(namespace) => serde_json::json!({ "mode": "single", "namespace": namespace }),
+        };
+        serde_json::json!({
+            "scope": scope,
+            "resourceLabelSelector": self.resource_label_selector,
+            "ignoreConfigMaps": self.ignore_configmaps,
+            "ignoreSecrets": self.ignore_secrets,
+            "ignoreJobs": self.ignore_jobs,
+            "ignoreCronJobs": self.ignore_cronjobs,
+            "reloadStrategy": match self.strategy { StrategyName::EnvVars => "env-vars", StrategyName::Annotations => "annotations" },
+            "isArgoRollouts": self.argo_rollouts,
+            "reloadOnCreate": self.reload_on_create,
+            "reloadOnDelete": self.reload_on_delete,
+            "syncAfterRestart": self.sync_after_restart,
+            "enableCSIIntegration": self.csi,
+            "autoReloadAll": self.auto_reload_all,
+            "webhookUrlSet": self.webhook_url.is_some(),
+            "ha": self.ha.as_ref().map(|ha| serde_json::json!({ "podName": ha.pod_name, "podNamespace": ha.pod_namespace })),
+            "logFormat": match self.log_format { LogFormat::Text => "text", LogFormat::Json => "json" },
+            "logLevel": self.log_level.as_str().to_ascii_lowercase(),
+            "httpAddr": self.http_addr.to_string(),
+            "dryRun": self.dry_run,
+            "debounceSeconds": self.debounce.map(|d| d.as_secs_f64()),
+            "rolloutRate": self.rollout_rate,
+            "excludeSecretTypes": self.exclude_secret_types,
+            "baselines": self.baselines,
+            "reloaderNamespace": self.reloader_namespace,
+            "deploymentName": self.deployment_name,
+            "metricsByNamespace": self.metrics_by_namespace,
+            "alerts": self.alerts.as_ref().map(|a| serde_json::json!({ "sink": a.sink, "webhookUrlSet": !a.webhook_url.is_empty() })),
+            "warnings": self.warnings,
+        })
+    }
+}
+
 /// A start-up error; the message names the flag and what it accepts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]

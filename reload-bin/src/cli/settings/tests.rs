@@ -8,7 +8,7 @@ use crate::cli::{Cli, Command};
 fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
     let cli = Cli::try_parse_from(std::iter::once("reloader").chain(args.iter().copied()))?;
     Ok(match cli.command {
-        Some(Command::Run(run)) => run,
+        Some(Command::Run(run) | Command::Config(run)) => run,
         None => cli.run,
     })
 }
@@ -258,4 +258,21 @@ fn environment_switches_follow_reloaders_exact_values() {
 fn run_subcommand_takes_the_same_flags() {
     let cli = Cli::try_parse_from(["reloader", "run", "--reload-strategy=annotations"]).unwrap();
     assert!(matches!(cli.command, Some(Command::Run(ref r)) if r.reload_strategy == "annotations"));
+}
+
+#[test]
+fn config_json_shows_the_effective_settings_and_hides_alert_urls() {
+    let s = settings(
+        &["--reload-strategy=annotations", "--namespaces=a,b"],
+        &[
+            ("ALERT_ON_RELOAD", "true"),
+            ("ALERT_WEBHOOK_URL", "https://hooks.example/T0KEN"),
+        ],
+    )
+    .unwrap();
+    let json = s.to_json();
+    assert_eq!(json["reloadStrategy"], "annotations");
+    assert_eq!(json["scope"]["namespaces"], serde_json::json!(["a", "b"]));
+    assert_eq!(json["alerts"]["webhookUrlSet"], true);
+    assert!(!json.to_string().contains("T0KEN"));
 }
