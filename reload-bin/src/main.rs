@@ -1,6 +1,7 @@
 //! `reloader`: rolls Kubernetes workloads when the ConfigMaps and Secrets they use change.
 
 mod cli;
+mod logging;
 
 use std::process::ExitCode;
 
@@ -28,8 +29,10 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         None => cli.run,
     };
     let settings = cli::settings::resolve(&run, &env)?;
+    logging::init(settings.log_format, settings.log_level);
     for warning in &settings.warnings {
-        eprintln!("{warning}");
+        tracing::warn!("{warning}");
     }
+    tracing::info!("Starting Reloader");
     anyhow::bail!("the controller loop is not wired into the binary yet (issue 6)")
 }
