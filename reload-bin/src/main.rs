@@ -2,6 +2,8 @@
 
 mod cli;
 mod logging;
+#[expect(dead_code, reason = "wired to the engine observer when the engine lands (issue 6)")]
+mod metrics;
 
 use std::process::ExitCode;
 
