@@ -81,7 +81,10 @@ fn histogram_vec(
 impl Metrics {
     /// Registers every metric; `by_namespace` adds `reloader_reload_executed_total_by_namespace`
     /// (Reloader's `METRICS_COUNT_BY_NAMESPACE=enabled`).
-    #[expect(clippy::too_many_lines, reason = "a flat list of registrations reads best in one place")]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "a flat list of registrations reads best in one place"
+    )]
     pub fn new(by_namespace: bool) -> prometheus::Result<Self> {
         let registry = Registry::new();
         #[cfg(target_os = "linux")]
