@@ -20,6 +20,7 @@
 pub mod decision;
 pub mod engine;
 pub mod error;
+pub mod go_duration;
 pub mod hash;
 pub mod matcher;
 pub mod plan;
