@@ -316,3 +316,46 @@ impl Engine {
         self.run_with(sources, workloads, writer, shutdown).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reduce(n: &u32) -> Option<u32> {
+        (*n != 0).then_some(*n * 10)
+    }
+
+    #[test]
+    fn init_events_become_a_resync_bracket_and_objects_are_reduced() {
+        assert_eq!(map_event(Event::Init, &reduce), Some(WatchEvent::ResyncStarted));
+        assert_eq!(
+            map_event(Event::InitApply(1), &reduce),
+            Some(WatchEvent::ResyncItem(10))
+        );
+        assert_eq!(map_event(Event::InitDone, &reduce), Some(WatchEvent::ResyncDone));
+        assert_eq!(map_event(Event::Apply(2), &reduce), Some(WatchEvent::Applied(20)));
+        assert_eq!(
+            map_event(Event::Delete(3), &reduce),
+            Some(WatchEvent::Deleted(30))
+        );
+    }
+
+    #[test]
+    fn objects_the_reducer_rejects_are_dropped() {
+        assert_eq!(map_event(Event::Apply(0), &reduce), None);
+        assert_eq!(map_event(Event::InitApply(0), &reduce), None);
+    }
+
+    #[test]
+    fn api_errors_keep_their_code_and_retry_after() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "code": 429, "reason": "TooManyRequests", "message": "slow down",
+            "details": { "retryAfterSeconds": 3 }
+        }))
+        .expect("a valid Status");
+        let error = write_error(kube::Error::Api(Box::new(status)));
+        assert_eq!(error.code, 429);
+        assert_eq!(error.retry_after, Some(std::time::Duration::from_secs(3)));
+        assert!(error.is_retryable());
+    }
+}

@@ -437,6 +437,17 @@ impl State {
         match outcome {
             WriteOutcome::Written(state) => {
                 self.index.refresh(state);
+                if self.engine.config.has_baselines()
+                    && let Some(memory) = self.memory.get_mut(&id)
+                {
+                    // Persisted now: the workload's own annotation is the record.
+                    for (source, _) in &decided.baselined {
+                        memory.remove(source);
+                    }
+                    if memory.is_empty() {
+                        self.memory.remove(&id);
+                    }
+                }
                 self.report(&id, &decided, false);
                 self.count_fights(&id, &decided);
             }
