@@ -321,6 +321,10 @@ impl Engine {
 mod tests {
     use super::*;
 
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "reducers take watched objects by reference"
+    )]
     fn reduce(n: &u32) -> Option<u32> {
         (*n != 0).then_some(*n * 10)
     }
