@@ -36,10 +36,21 @@ impl Queue {
 
     /// Adds a trigger. A new entry becomes ready after `debounce` (if any); a trigger for a
     /// workload already pending merges into it and keeps its ready time, so a stream of changes
-    /// cannot postpone a workload forever.
+    /// cannot postpone a workload forever. The first source change joining an entry that was
+    /// pending only for a workload event starts its own window.
     pub fn push(&mut self, id: WorkloadRef, trigger: Trigger, now: Instant, debounce: Option<Duration>) {
         match self.pending.get_mut(&id) {
-            Some(pending) => pending.trigger.merge(trigger),
+            Some(pending) => {
+                // The window starts with the first source change: an entry pending only for a
+                // workload event must not make the first change skip its window.
+                if pending.trigger.sources.is_empty()
+                    && pending.trigger.deleted.is_empty()
+                    && !(trigger.sources.is_empty() && trigger.deleted.is_empty())
+                {
+                    pending.ready_at = pending.ready_at.max(now + debounce.unwrap_or_default());
+                }
+                pending.trigger.merge(trigger);
+            }
             None => {
                 self.pending.insert(
                     id,
@@ -160,5 +171,16 @@ mod tests {
         tokio::time::advance(Duration::from_secs(2)).await;
         let (_, pending) = q.pop_ready(Instant::now()).expect("ready after the window");
         assert_eq!(pending.trigger.sources.len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_source_change_joining_a_workload_only_entry_gets_its_full_window() {
+        let mut q = Queue::new();
+        let start = Instant::now();
+        let window = Some(Duration::from_secs(5));
+        q.push(w("a"), Trigger::default(), start, window);
+        tokio::time::advance(Duration::from_secs(4)).await;
+        q.push(w("a"), by("x"), Instant::now(), window);
+        assert_eq!(q.next_deadline(), Some(start + Duration::from_secs(9)));
     }
 }

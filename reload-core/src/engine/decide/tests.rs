@@ -285,3 +285,71 @@ fn deciding_again_after_applying_the_edits_writes_nothing() {
     }
     assert!(decide_with(&w, &sources, on(), &by("a")).edits.is_empty());
 }
+
+mod properties {
+    use proptest::prelude::{any, prop_assert, prop_assert_eq, proptest};
+    use proptest::strategy::Strategy as Generator;
+
+    use super::*;
+
+    /// Per source: (current digest, recorded digest in the template, recorded in the baseline).
+    fn pair() -> impl Generator<Value = (u8, Option<u8>, Option<u8>)> {
+        (0u8..3, proptest::option::of(0u8..3), proptest::option::of(0u8..3))
+    }
+
+    proptest! {
+        #[test]
+        fn applying_a_decision_and_deciding_again_writes_nothing(
+            pairs in proptest::collection::vec(pair(), 1..4),
+            baselines in any::<bool>(),
+            first_index in any::<bool>(),
+        ) {
+            let names: Vec<String> = (0..pairs.len()).map(|i| format!("s{i}")).collect();
+            let records: Vec<(&str, String)> =
+                names.iter().zip(&pairs).map(|(n, (cur, _, _))| (n.as_str(), cur.to_string())).collect();
+            let as_refs: Vec<(&str, &str)> = records.iter().map(|(n, d)| (*n, d.as_str())).collect();
+            let sources = store(&as_refs);
+            let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+            let mut w = deployment("d", &refs);
+            let mut base = BTreeMap::new();
+            for (name, (_, template, baseline)) in names.iter().zip(&pairs) {
+                if let Some(t) = template {
+                    w = with_state(w, name, &t.to_string());
+                }
+                if let Some(b) = baseline {
+                    base.insert(baseline::key(&cm(name)), b.to_string());
+                }
+            }
+            if !base.is_empty() {
+                w.workload.annotations.insert(baseline::BASELINE_ANNOTATION.into(), baseline::render(&base));
+            }
+            let rules = Rules { baselines, ..Rules::default() };
+            let trigger = Trigger { first_index, ..Trigger::default() };
+            let first = decide_with(&w, &sources, rules, &trigger);
+            for edit in &first.edits {
+                edit.apply(&mut w.workload);
+            }
+            let memory: BTreeMap<SourceRef, Digest> = first.baselined.iter().cloned().collect();
+            let matcher = fixtures::matcher;
+            let second = Reconcile {
+                workload: &w,
+                sources: &sources,
+                matcher: &matcher,
+                strategy: &Strategy,
+                memory: Some(&memory),
+                named: false,
+                rules,
+                now_secs: 100,
+                blocked: &never,
+            }
+            .decide(&trigger);
+            prop_assert!(second.edits.is_empty(), "second decision wrote {:?}", second.edits);
+            // Every pair whose recorded digest differed was rolled; none that matched was.
+            for (name, (cur, template, baseline)) in names.iter().zip(&pairs) {
+                let recorded = template.or(*baseline);
+                let rolled = first.rollouts.iter().any(|r| r.source == cm(name));
+                prop_assert_eq!(rolled, recorded.is_some_and(|r| r != *cur));
+            }
+        }
+    }
+}
