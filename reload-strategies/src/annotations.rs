@@ -154,7 +154,7 @@ impl LastReloadedFrom {
 pub struct AnnotationStrategy;
 
 impl ReloadStrategy for AnnotationStrategy {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "annotations"
     }
 

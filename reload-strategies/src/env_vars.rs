@@ -13,6 +13,15 @@
 //! sources whose variable it overwrites keep the digest they had, copied into that annotation.
 //! [`collisions`] lists the colliding names so the engine can emit a Warning.
 //!
+//! # Deletes
+//!
+//! A delete of a source with a recorded digest removes the variable from the chosen container
+//! (as Reloader does) and records [`DELETE_MARKER`](crate::DELETE_MARKER) for the source in our
+//! trigger state, so replaying the delete is a no-op and re-creating the source reloads. Entries
+//! are never removed from our state: a source leaving it could make a shared variable look
+//! attributable again and change what another source records. A delete of a source with no
+//! recorded digest (including an ambiguous, colliding variable Reloader wrote) does nothing.
+//!
 //! # CSI
 //!
 //! For `SecretProviderClass` sources Reloader scans the regular containers in order and lets the
@@ -29,6 +38,7 @@ use reload_core::{
     Change, ChangeKind, Digest, Edit, NamedSource, Plan, ReloadStrategy, SourceKind, SourceRef, Workload,
 };
 
+use crate::annotations::DELETE_MARKER;
 use crate::env_name::env_var_name;
 
 /// Reloader's `env-vars` strategy; see the [module documentation](self).
@@ -130,14 +140,15 @@ fn attributable(workload: &Workload, state: &TriggerState, kind: SourceKind, nam
     referenced && rivals(workload, state, kind, name, var).is_empty()
 }
 
-/// The value of `var` on the first regular container that has it (`None` for a `valueFrom`).
-fn first_value<'a>(workload: &'a Workload, var: &str) -> Option<Option<&'a str>> {
+/// The literal value of `var` on the first regular container that has it (`None` when no
+/// container has it, or the first one sets it through `valueFrom`).
+fn first_value<'a>(workload: &'a Workload, var: &str) -> Option<&'a str> {
     workload
         .template
         .containers
         .iter()
         .find_map(|c| c.env.iter().find(|e| e.name == var))
-        .map(|e| e.value.as_deref())
+        .and_then(|e| e.value.as_deref())
 }
 
 /// The digest recorded for `kind`/`name`: our state first, else the attributable variable.
@@ -149,7 +160,7 @@ fn recorded(workload: &Workload, state: &TriggerState, kind: SourceKind, name: &
     if !attributable(workload, state, kind, name, &var) {
         return None;
     }
-    first_value(workload, &var).flatten().map(Digest::new)
+    first_value(workload, &var).map(Digest::new)
 }
 
 /// `state` plus, for every rival of `kind`/`name` missing from it, the digest the rival records
@@ -226,47 +237,46 @@ impl EnvVarStrategy {
     fn plan_delete(workload: &Workload, change: &Change, index: usize) -> Option<Plan> {
         let source = &change.source;
         let state = trigger::read(&workload.template.annotations);
+        let marker = Digest::new(DELETE_MARKER);
+        match recorded(workload, &state, source.kind, &source.name) {
+            None => return None,
+            Some(digest) if digest == marker => return None,
+            Some(_) => {}
+        }
         let var = env_var_name(source.kind, &source.name);
-        let has_var = workload.template.containers[index]
+        let mut edits = Vec::new();
+        if workload.template.containers[index]
             .env
             .iter()
-            .any(|e| e.name == var);
-        let mut edits = Vec::new();
-        if has_var {
+            .any(|e| e.name == var)
+        {
             edits.push(Edit::RemoveEnv {
                 container: change.container.clone(),
                 name: var.clone(),
             });
         }
-        let mut next = if has_var {
-            adopt_rivals(workload, &state, source.kind, &source.name, &var)
-        } else {
-            state.clone()
-        };
-        next.remove(source.kind, &source.name);
-        if next != state {
-            edits.push(set_state(&next));
-        }
-        (!edits.is_empty()).then(|| Plan {
+        let mut next = adopt_rivals(workload, &state, source.kind, &source.name, &var);
+        next.insert(source.kind, &source.name, marker.clone());
+        edits.push(set_state(&next));
+        Some(Plan {
             source: source.clone(),
-            digest: change.digest.clone(),
+            digest: marker,
             edits,
         })
     }
 }
 
 impl ReloadStrategy for EnvVarStrategy {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "env-vars"
     }
 
     /// Sets (or, for a delete, removes) the source's `STAKATER_*` variable on the container
     /// named by the change, plus our trigger state where the variable cannot record it.
     ///
-    /// `None` when the digest is already recorded, when a delete finds nothing to remove, or
-    /// when the template has no regular container of that name (Reloader's `NoContainerFound`).
-    /// A delete's plan carries `change.digest` but records nothing: afterwards the source has
-    /// no recorded digest.
+    /// `None` when the digest is already recorded, when a delete concerns a source with no
+    /// recorded digest (or one already recorded as deleted), or when the template has no
+    /// regular container of that name (Reloader's `NoContainerFound`).
     fn plan(&self, workload: &Workload, change: &Change) -> Option<Plan> {
         let index = workload
             .template

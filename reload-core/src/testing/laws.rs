@@ -208,6 +208,32 @@ pub fn check_idempotence(
     }
 }
 
+/// An update carrying the digest `recorded_digest` already returns for its source yields no
+/// plan (nothing to check when nothing is recorded; deletes are not checked here).
+pub fn check_recorded_digest_is_not_replanned(
+    strategy: &dyn ReloadStrategy,
+    workload: &Workload,
+    change: &Change,
+) -> Result<(), LawViolation> {
+    if change.kind == ChangeKind::Deleted {
+        return Ok(());
+    }
+    let Some(recorded) = strategy.recorded_digest(workload, &change.source) else {
+        return Ok(());
+    };
+    let replay = Change {
+        digest: recorded,
+        ..change.clone()
+    };
+    match strategy.plan(workload, &replay) {
+        None => Ok(()),
+        Some(second) => Err(LawViolation::NotIdempotent {
+            source_ref: replay.source,
+            second: format!("{:?}", second.edits),
+        }),
+    }
+}
+
 /// A digest that differs from `recorded` (the change's own digest unless it equals it).
 fn different_digest(digest: &Digest, recorded: Option<&Digest>) -> Digest {
     if recorded == Some(digest) {
@@ -337,6 +363,7 @@ impl LawCase {
     pub fn check(&self, strategy: &dyn ReloadStrategy, footprint: Footprint) -> Result<(), LawViolation> {
         for change in [&self.update, &self.other, &self.delete] {
             check_idempotence(strategy, footprint, &self.workload, change)?;
+            check_recorded_digest_is_not_replanned(strategy, &self.workload, change)?;
             check_new_digest_is_recorded(strategy, footprint, &self.workload, change)?;
         }
         check_commutation(strategy, footprint, &self.workload, &self.update, &self.other)?;

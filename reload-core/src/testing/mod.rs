@@ -3,7 +3,8 @@
 //! Every [`ReloadStrategy`] must satisfy four laws; [`check_strategy_laws`] runs a strategy
 //! through them on generated workloads and changes, shrinking any failure to a minimal case:
 //!
-//! 1. **idempotence**: after applying a plan, planning the same change again yields `None`;
+//! 1. **idempotence**: after applying a plan, planning the same change again yields `None`, and
+//!    an update carrying the digest [`ReloadStrategy::recorded_digest`] returns yields `None`;
 //! 2. **a new digest is acted on and recorded**: a digest different from
 //!    [`ReloadStrategy::recorded_digest`] always yields a plan, after which `recorded_digest`
 //!    returns it;
@@ -71,9 +72,10 @@ use proptest::test_runner::{Config, TestCaseError, TestError, TestRunner};
 
 pub use laws::{
     AgreementCase, Footprint, LawCase, LawViolation, apply_change, check_agreement, check_commutation,
-    check_idempotence, check_new_digest_is_recorded,
+    check_idempotence, check_new_digest_is_recorded, check_recorded_digest_is_not_replanned,
 };
 
+use crate::plan::{Change, ChangeKind};
 use crate::strategy::ReloadStrategy;
 
 /// How [`check_strategy_laws`] runs: number of generated cases and the strategy's footprint.
@@ -149,17 +151,34 @@ pub fn law_case() -> impl Strategy<Value = LawCase> {
 }
 
 /// Generated inputs for [`check_agreement`]: a workload without recorded state, a history of
-/// up to six updates and deletes, and a final update, all with the container Reloader would
-/// choose and digests from a small pool (so replays are frequent).
+/// up to seven updates and deletes, and a final update, all with the container Reloader would
+/// choose and digests from a small pool; half of the final updates replay a change of the
+/// history.
 pub fn agreement_case() -> impl Strategy<Value = AgreementCase> {
     generators::fresh_workload().prop_flat_map(|workload| {
-        let history = proptest::collection::vec(generators::consistent_change_for(&workload, true), 0..6);
+        let history = proptest::collection::vec(generators::consistent_change_for(&workload, true), 0..8);
         let last = generators::consistent_change_for(&workload, false);
-        (Just(workload), history, last).prop_map(|(workload, history, last)| AgreementCase {
-            workload,
+        (
+            Just(workload),
             history,
             last,
-        })
+            any::<Option<prop::sample::Index>>(),
+        )
+            .prop_map(|(workload, history, last, replay)| {
+                // Half of the time the last change replays one from the history as an update.
+                let last = match replay {
+                    Some(index) if !history.is_empty() => Change {
+                        kind: ChangeKind::Updated,
+                        ..history[index.index(history.len())].clone()
+                    },
+                    _ => last,
+                };
+                AgreementCase {
+                    workload,
+                    history,
+                    last,
+                }
+            })
     })
 }
 
@@ -218,3 +237,6 @@ pub fn check_strategies_agree(
         })
         .map_err(into_failure)
 }
+
+#[cfg(test)]
+mod tests;

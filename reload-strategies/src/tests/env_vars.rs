@@ -4,7 +4,7 @@ use reload_core::trigger::{self, TRIGGER_ANNOTATION};
 use reload_core::{Digest, Edit, NamedSource, ReloadStrategy, SourceKind, SourceRef, WorkloadKind};
 
 use super::{D1, D2, deleted, update, with_configmap_volume, with_env, with_env_from, workload};
-use crate::{EnvVarCollision, EnvVarStrategy, collisions};
+use crate::{DELETE_MARKER, EnvVarCollision, EnvVarStrategy, collisions};
 
 const VAR: &str = "STAKATER_MY_CONFIG_CONFIGMAP";
 
@@ -59,20 +59,32 @@ fn variable_with_another_digest_is_replaced_in_place() {
 }
 
 #[test]
-fn delete_removes_the_variable_and_a_second_delete_does_nothing() {
+fn delete_removes_the_variable_records_the_marker_and_a_second_delete_does_nothing() {
     let mut w = with_env(referenced_workload(), "app", VAR, D1);
     let delete = deleted(update(SourceKind::ConfigMap, "my-config", D1, "app"));
     let plan = EnvVarStrategy.plan(&w, &delete).expect("variable present");
     assert_eq!(
         plan.edits,
-        vec![Edit::RemoveEnv {
-            container: "app".into(),
-            name: VAR.into(),
-        }]
+        vec![
+            Edit::RemoveEnv {
+                container: "app".into(),
+                name: VAR.into(),
+            },
+            Edit::SetTemplateAnnotation {
+                key: TRIGGER_ANNOTATION.into(),
+                value: format!(r#"{{"configmap/my-config":"{DELETE_MARKER}"}}"#),
+            },
+        ]
     );
     plan.apply(&mut w);
     assert!(w.template.containers[0].env.is_empty());
     assert_eq!(EnvVarStrategy.plan(&w, &delete), None);
+    // Re-created with its old content: a reload.
+    assert!(
+        EnvVarStrategy
+            .plan(&w, &update(SourceKind::ConfigMap, "my-config", D1, "app"))
+            .is_some()
+    );
 }
 
 #[test]
