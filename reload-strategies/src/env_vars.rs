@@ -16,7 +16,7 @@
 //! # Deletes
 //!
 //! A delete of a source with a recorded digest removes the variable from the chosen container
-//! (as Reloader does) and records [`DELETE_MARKER`](crate::DELETE_MARKER) for the source in our
+//! (as Reloader does) and records [`DELETE_MARKER`] for the source in our
 //! trigger state, so replaying the delete is a no-op and re-creating the source reloads. Entries
 //! are never removed from our state: a source leaving it could make a shared variable look
 //! attributable again and change what another source records. A delete of a source with no
@@ -88,7 +88,7 @@ pub struct EnvVarCollision {
 
 /// The env var name collisions among the sources `workload` references, sorted by variable
 /// name. For each, the env-vars strategy keeps per-source state in
-/// [`TRIGGER_ANNOTATION`](reload_core::trigger::TRIGGER_ANNOTATION) instead of trusting the
+/// [`TRIGGER_ANNOTATION`] instead of trusting the
 /// variable; the engine should report them (a Warning event), since Reloader would roll such a
 /// workload back and forth.
 pub fn collisions(workload: &Workload) -> Vec<EnvVarCollision> {

@@ -12,8 +12,8 @@
 //! Both also keep our per-source trigger state
 //! ([`reload_core::trigger::TRIGGER_ANNOTATION`], `reloader.rs/digests`) where Reloader's own
 //! markers cannot tell sources apart: always for annotations (Reloader keeps only the last
-//! source), and for env vars only when a variable cannot be attributed to one source
-//! ([`collisions`]). Both read Reloader's markers as existing state, so replacing Reloader
+//! source), and for env vars when a variable cannot be attributed to one source
+//! ([`collisions`]) and on deletes (the [`DELETE_MARKER`]). Both read Reloader's markers as existing state, so replacing Reloader
 //! restarts nothing, and both change only the pod template's annotations and the env of the
 //! chosen container. Each passes the strategy-law checker of `reload-core`'s `testing` feature.
 //!
@@ -26,9 +26,9 @@
 //! assert_eq!(strategies.map(|s| s.name().to_owned()), ["env-vars", "annotations"]);
 //! ```
 
-mod annotations;
+pub mod annotations;
 mod env_name;
-mod env_vars;
+pub mod env_vars;
 
 pub use annotations::{AnnotationStrategy, DELETE_MARKER, LAST_RELOADED_FROM, LastReloadedFrom};
 pub use env_name::{convert_to_env_var_name, env_var_name};

@@ -156,3 +156,26 @@ fn colliding_env_var_patch_body_also_carries_the_trigger_state() {
         }}})
     );
 }
+
+#[test]
+fn env_var_delete_patch_body_removes_the_entry_and_records_the_marker() {
+    let w = super::with_env(
+        super::with_configmap_volume(workload(WorkloadKind::Deployment, &["app"]), "my-config"),
+        "app",
+        "STAKATER_MY_CONFIG_CONFIGMAP",
+        D1,
+    );
+    let delete = super::deleted(update(SourceKind::ConfigMap, "my-config", D1, "app"));
+    let plan = EnvVarStrategy.plan(&w, &delete).expect("variable present");
+    assert_eq!(
+        plan.strategic_merge_patch(&WorkloadKind::Deployment),
+        json!({"spec": {"template": {
+            "metadata": {"annotations": {
+                "reloader.rs/digests": r#"{"configmap/my-config":"aae45badef99284e4dae01d6046154ea9d99532f"}"#,
+            }},
+            "spec": {"containers": [{"name": "app", "env": [
+                {"name": "STAKATER_MY_CONFIG_CONFIGMAP", "$patch": "delete"},
+            ]}]},
+        }}})
+    );
+}
