@@ -15,7 +15,9 @@
 //! # Deletes and CSI
 //!
 //! A delete records [`DELETE_MARKER`] (Reloader's `hash` for deletes), so replaying the delete
-//! is a no-op and re-creating the source with any content reloads. For `SecretProviderClass`
+//! is a no-op and re-creating the source with any content reloads. Reloader ignores delete
+//! events of `SecretProviderClassPodStatus` objects (§3.3); that filter belongs to the engine,
+//! the strategy plans any delete it is given. For `SecretProviderClass`
 //! sources Reloader skips the write when the annotation *contains* both the class name and the
 //! digest (`reloader-spec.md` §3.2); we compare the parsed type, name, namespace and hash, which
 //! is the same test without its false positives.

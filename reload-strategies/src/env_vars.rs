@@ -22,6 +22,9 @@
 //! attributable again and change what another source records. A delete of a source with no
 //! recorded digest (including an ambiguous, colliding variable Reloader wrote) does nothing.
 //!
+//! Reloader ignores delete events of `SecretProviderClassPodStatus` objects (§3.3); that filter
+//! belongs to the engine, the strategy plans any delete it is given.
+//!
 //! # CSI
 //!
 //! For `SecretProviderClass` sources Reloader scans the regular containers in order and lets the
