@@ -16,7 +16,8 @@ CHART = REPO / "deploy" / "helm" / "reloader"
 KUSTOMIZE = REPO / "deploy" / "kubernetes"
 # Reloader chart 2.2.16's default values.yaml (Apache-2.0), kept unchanged as test input.
 UPSTREAM_VALUES = Path(__file__).resolve().parent / "data" / "reloader-chart-2.2.16-values.yaml"
-BINARY = REPO / "target" / "release" / "reloader"
+# `RELOADER_BIN` (set by tests/tests/chart.rs after building it), else the release build here.
+BINARY = Path(os.environ.get("RELOADER_BIN") or REPO / "target" / "release" / "reloader")
 RELEASE = "reloader"
 NAMESPACE = "reloader"
 FULLNAME = "reloader-reloader"
@@ -108,7 +109,7 @@ def verbs(role, group, resource):
 
 
 def binary():
-    """The release `reloader` binary, built once if missing."""
+    """The release `reloader` binary, built if missing."""
     if not BINARY.exists():
         subprocess.run(
             ["cargo", "build", "--release", "-p", "reload-bin", "--bin", "reloader"],
