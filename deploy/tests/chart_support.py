@@ -25,6 +25,24 @@ FULLNAME = "reloader-reloader"
 # The reference user's values: terraform `helm_release` into a dedicated namespace.
 REFERENCE_USER = {"reloader": {"reloadStrategy": "annotations", "watchGlobally": True, "logLevel": "debug"}}
 
+# Every optional object and most settings on at once (scoped mode, HA, all extras).
+EVERYTHING_ON = {
+    "global": {"imagePullSecrets": ["a", {"name": "b"}]},
+    "reloader": {
+        "watchGlobally": False, "namespaces": ["x"], "enableHA": True, "readOnlyRootFileSystem": True,
+        "isArgoRollouts": True, "enableCSIIntegration": True, "webhookUrl": "https://hooks.example/",
+        "deployment": {
+            "hostUsers": False, "imagePullSecrets": [{"name": "c"}], "nodeSelector": {"k": "v"},
+            "volumes": [{"name": "v", "emptyDir": {}}], "volumeMounts": [{"name": "v", "mountPath": "/v"}],
+            "automountServiceAccountToken": True, "env": {"secret": {"ALERT_ON_RELOAD": "true"}},
+        },
+        "service": {"port": 9090}, "serviceMonitor": {"enabled": True}, "podMonitor": {"enabled": True},
+        "podDisruptionBudget": {"enabled": True}, "netpol": {"enabled": True},
+        "verticalPodAutoscaler": {"enabled": True}, "hashKeySecret": {"name": "key"},
+        "serviceAccount": {"annotations": {"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r"}},
+    },
+}
+
 
 def merged(base, override):
     """Deep merge of two values dicts (override wins), as Helm coalesces a values file and --set."""

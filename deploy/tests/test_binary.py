@@ -1,9 +1,34 @@
 """The args and env the chart renders are accepted by the real binary (`reloader config`), and
 the binary understands them as the values meant."""
 
+import json
+import os
+import shutil
+import subprocess
+import tempfile
 import unittest
+from pathlib import Path
 
-from chart_support import NAMESPACE, REFERENCE_USER, effective_settings, merged, render, upstream_values
+from chart_support import (
+    EVERYTHING_ON,
+    NAMESPACE,
+    REFERENCE_USER,
+    args,
+    binary,
+    effective_settings,
+    merged,
+    render,
+    resolved_env,
+    upstream_values,
+)
+
+# Inside a private mount namespace: make / read-only, prove it, then run as 65532 with only the
+# pod's env (what the image's user and readOnlyRootFilesystem give the container).
+READ_ONLY_AS_NON_ROOT = (
+    'mount --bind -o ro / / || exit 90; '
+    'if touch /tmp/.reloader-rw-probe 2>/dev/null; then rm -f /tmp/.reloader-rw-probe; exit 91; fi; '
+    'exec setpriv --reuid=65532 --regid=65532 --clear-groups env -i "$@"'
+)
 
 COMBINATIONS = {
     "default values": {},
@@ -31,6 +56,7 @@ COMBINATIONS = {
         "dryRun": True, "debounce": "1m30s", "rolloutRate": 0.5, "excludeSecretTypes": ["helm.sh/release.v1", "kubernetes.io/tls"],
         "baselines": False, "enableDebugEndpoints": True}},
     "no excluded secret types": {"reloader": {"excludeSecretTypes": []}},
+    "everything on": EVERYTHING_ON,
 }
 
 
@@ -90,6 +116,31 @@ class BinaryAcceptsRenderedArgsTest(unittest.TestCase):
         self.assertEqual(settings["excludeSecretTypes"], ["helm.sh/release.v1", "kubernetes.io/tls"])
         self.assertEqual(settings["baselines"], False)
         self.assertEqual(self.settings(COMBINATIONS["no excluded secret types"])["excludeSecretTypes"], [])
+
+
+class ImageConditionsTest(unittest.TestCase):
+    @unittest.skipUnless(
+        hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("unshare") and shutil.which("setpriv"),
+        "needs root, unshare and setpriv",
+    )
+    def test_binary_runs_as_user_65532_on_a_read_only_root_filesystem(self):
+        docs = render(merged(upstream_values(), REFERENCE_USER))
+        with tempfile.TemporaryDirectory() as directory:
+            os.chmod(directory, 0o755)
+            executable = Path(directory) / "reloader"
+            shutil.copy(binary(), executable)
+            os.chmod(executable, 0o755)
+            variables = [f"{key}={value}" for key, value in resolved_env(docs).items()]
+            process = subprocess.run(
+                ["unshare", "--mount", "--propagation", "private", "sh", "-c", READ_ONLY_AS_NON_ROOT, "sh",
+                 *variables, str(executable), "config", *args(docs)],
+                capture_output=True, text=True, check=False,
+            )
+        if process.returncode == 90 or "unshare failed" in process.stderr:
+            self.skipTest(f"mount namespaces are not available here: {process.stderr.strip()}")
+        self.assertNotEqual(process.returncode, 91, "the root filesystem was still writable")
+        self.assertEqual(process.returncode, 0, process.stderr)
+        self.assertEqual(json.loads(process.stdout)["reloadStrategy"], "annotations")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import helm_python
 
 from chart_support import (
     CHART,
+    EVERYTHING_ON,
     FULLNAME,
     NAMESPACE,
     REFERENCE_USER,
@@ -47,6 +48,17 @@ class LintTest(unittest.TestCase):
 
     def test_chart_lints_clean_with_the_reference_users_values_over_reloaders_file(self):
         self.assert_lint_clean(merged(upstream_values(), REFERENCE_USER))
+
+    def test_chart_lints_clean_with_every_optional_object_and_setting_on(self):
+        self.assert_lint_clean(EVERYTHING_ON)
+
+    def test_pull_secrets_render_as_names_from_strings_and_objects(self):
+        docs = render(EVERYTHING_ON)
+        expected = [{"name": "a"}, {"name": "b"}]
+        self.assertEqual(one(docs, "ServiceAccount")["imagePullSecrets"], expected)
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        self.assertEqual(pod["imagePullSecrets"], [{"name": "c"}, *expected])
+        self.assertEqual((pod["hostUsers"], pod["automountServiceAccountToken"]), (False, True))
 
 
 class ReferenceUserTest(unittest.TestCase):

@@ -71,8 +71,13 @@ fn build_reloader(root: &Path) -> PathBuf {
             || key.starts_with("CARGO_MANIFEST_")
             || key.starts_with("CARGO_CRATE_")
             || key.starts_with("CARGO_BIN_")
-            || ["CARGO_PRIMARY_PACKAGE", "CARGO_TARGET_TMPDIR", "CARGO_RUSTC_CURRENT_DIR", "OUT_DIR"]
-                .contains(&key.as_ref())
+            || [
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+                "OUT_DIR",
+            ]
+            .contains(&key.as_ref())
         {
             command.env_remove(key.as_ref());
         }
