@@ -56,6 +56,7 @@ COMBINATIONS = {
         "dryRun": True, "debounce": "1m30s", "rolloutRate": 0.5, "excludeSecretTypes": ["helm.sh/release.v1", "kubernetes.io/tls"],
         "baselines": False, "enableDebugEndpoints": True}},
     "no excluded secret types": {"reloader": {"excludeSecretTypes": []}},
+    "zero debounce": {"reloader": {"debounce": "0"}},
     "everything on": EVERYTHING_ON,
 }
 
