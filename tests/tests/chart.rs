@@ -61,7 +61,11 @@ fn build_reloader(root: &Path) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut command = Command::new(cargo);
     command
-        .args(["build", "--release", "-p", "reload-bin", "--bin", "reloader"])
+        // `cargo test --no-run` resolves features exactly as the enclosing
+        // `cargo test --release --workspace` did (a `cargo build -p reload-bin` would not, and would
+        // rebuild much of the tree), so inside a workspace run this only checks fingerprints. The
+        // reloader binary is produced because reload-bin has integration tests.
+        .args(["test", "--release", "--workspace", "--no-run"])
         .current_dir(root);
     // Cargo gives this test process the tests package's own variables; build scripts that watch
     // them would see a changed environment and rebuild everything on each run.
