@@ -24,10 +24,17 @@ const ENCODING_TAG: &[u8] = b"reload-rs/keyed-digest/v1";
 /// guesses of the value. Opt-in, because it changes every digest (switching rolls every managed
 /// workload once).
 ///
-/// The encoding is unambiguous: a version tag, the source type, then every field with a
-/// big-endian `u64` length prefix, entries in key order (and CSI objects sorted). So, unlike
-/// [`super::ReloaderHasher`], `{a: "b;c=d"}` and `{a: "b", c: "d"}` differ. An absent CSI
-/// `objects` list hashes like an empty one.
+/// The encoding is unambiguous. Writing `F(x)` for a field (big-endian `u64` length of `x`,
+/// then `x`) and `N(n)` for a big-endian `u64` count, the MAC input is
+/// `F("reload-rs/keyed-digest/v1")` followed by
+/// - ConfigMap: `F("configmap") N(#data) [F(key) F(value)]* N(#binaryData) [F(key) F(bytes)]*`;
+/// - Secret: `F("secret") N(#data) [F(key) F(bytes)]*`;
+/// - CSI pod status: `F("secretproviderclasspodstatus") F(class) N(#objects) [F(id) F(version)]*`
+///   (an absent `objects` list counts as empty),
+///
+/// with entries in byte order of key (objects sorted by id, then version). So, unlike
+/// [`super::ReloaderHasher`], `{a: "b;c=d"}` and `{a: "b", c: "d"}` differ. The format is
+/// pinned by golden tests: changing it would roll every workload managed in keyed mode.
 ///
 /// The key is never printed (`Debug` redacts it).
 ///

@@ -302,6 +302,35 @@ fn keyed_digest_of_pod_status_ignores_object_order() {
     assert_eq!(digest(&forward), digest(&backward));
 }
 
+/// Pins the keyed encoding: the values were computed independently (Python `hmac` over the
+/// documented length-prefixed encoding). A change here changes every keyed digest and rolls
+/// every workload managed in keyed mode, so it must never happen by accident.
+#[test]
+fn keyed_digests_are_pinned_by_golden_values() {
+    let hasher = KeyedHasher::new(b"golden-key").expect("non-empty key");
+    assert_eq!(
+        config_map_digest(&hasher, &[("x", "1"), ("a", "b;c=d")], &[("bin", &[0x00, 0xff])]),
+        "hmac-sha256:3faf8e3efd5feb79aa12def9ed4fcfa393a7a8c30324e25f1f127b86d9377e09"
+    );
+    assert_eq!(
+        secret_digest(&hasher, &[("password", b"s3cr3t")]),
+        "hmac-sha256:5b9bc9457cd6c44c7ce367d80ce6355054c08d876537e6d607fe1f400ebd4425"
+    );
+    let objects = vec![
+        ("b".to_string(), "v1".to_string()),
+        ("a".to_string(), "v2".to_string()),
+    ];
+    assert_eq!(
+        hasher
+            .digest(&SourceContent::SecretProviderClassPodStatus {
+                class_name: "my-spc",
+                objects: Some(&objects),
+            })
+            .as_str(),
+        "hmac-sha256:6e3382e1880ac902d81f0f3bcb95084eed8cfedd6be97a9ff9140f6f5e6744cf"
+    );
+}
+
 // --- constructors from Kubernetes objects -------------------------------------------------
 
 #[test]
