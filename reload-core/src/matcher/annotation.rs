@@ -42,6 +42,9 @@ const PATTERN_CACHE_CAPACITY: usize = 4096;
 /// source in the pod template ([`SkipReason::NotReferenced`] otherwise); rule 5 falls back to
 /// the first container.
 ///
+/// Which workload kinds are watched at all (Reloader's `--is-Argo-Rollouts`, kinds it never
+/// lists) is the engine's concern, not the matcher's.
+///
 /// `decide` is pure. Named-reload lists are compiled once per distinct annotation value and
 /// cached inside the matcher, since the same values are evaluated for many workloads.
 ///

@@ -326,3 +326,54 @@ fn converted_deployment_is_matched_through_each_reference_path() {
         assert_eq!(decision, expected, "{kind} {name}");
     }
 }
+
+fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        "[a-z]{0,6}".prop_map(Value::from),
+    ];
+    let keys = prop::sample::select(vec![
+        "metadata",
+        "name",
+        "namespace",
+        "annotations",
+        "spec",
+        "template",
+        "jobTemplate",
+        "containers",
+        "volumes",
+        "env",
+        "status",
+        "objects",
+        "secretProviderClassName",
+        "id",
+        "version",
+    ]);
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map(keys.clone(), inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    #[test]
+    fn reading_arbitrary_json_never_panics(object in arbitrary_json()) {
+        for kind in [WorkloadKind::Rollout, WorkloadKind::CronJob] {
+            if let Ok(workload) = Workload::from_json(kind, &object) {
+                // Whatever it accepts, the identity is the object's own.
+                proptest::prop_assert_eq!(Some(workload.id.name.as_str()), object["metadata"]["name"].as_str());
+                proptest::prop_assert_eq!(
+                    Some(workload.id.namespace.as_str()),
+                    object["metadata"]["namespace"].as_str()
+                );
+            }
+        }
+        let _ = crate::source::SecretProviderClassPodStatus::from_json(&object);
+    }
+}
