@@ -19,11 +19,15 @@
 
 pub mod decision;
 pub mod error;
+pub mod go_duration;
 pub mod hash;
 pub mod matcher;
 pub mod plan;
 pub mod source;
 pub mod strategy;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod trigger;
 pub mod watch;
 pub mod workload;
 
