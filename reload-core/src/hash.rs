@@ -53,7 +53,12 @@ impl fmt::Display for Digest {
 #[cfg_attr(feature = "mock", mockall::automock)]
 pub trait Hasher: Send + Sync {
     /// The digest of `content`.
-    fn digest(&self, content: &SourceContent<'_>) -> Digest;
+    // Implementations may still write `&SourceContent<'_>`.
+    #[allow(
+        clippy::elidable_lifetime_names,
+        reason = "mockall's automock (feature `mock`) cannot expand `'_` in argument paths"
+    )]
+    fn digest<'a>(&self, content: &SourceContent<'a>) -> Digest;
 }
 
 impl<F> Hasher for F
