@@ -165,15 +165,17 @@ impl Matcher for AnnotationMatcher {
         }
 
         let reload_key = keys.reload_for(id.kind);
-        let patterns = self.patterns.get(value(annotations, reload_key));
-        let problems = patterns.problems(reload_key);
-        let rule = if let Some(pattern) = patterns.first_match(&id.name) {
-            Some((
-                ReloadReason::Named {
-                    pattern: pattern.to_string(),
-                },
-                ContainerFallback::FirstContainer,
-            ))
+        let reload_value = value(annotations, reload_key);
+        let (named, problems) = if reload_value.is_empty() {
+            // `^$` matches only an empty name: most workloads skip the cache and its lock.
+            (id.name.is_empty().then(String::new), Vec::new())
+        } else {
+            let patterns = self.patterns.get(reload_value);
+            let named = patterns.first_match(&id.name).map(str::to_string);
+            (named, patterns.problems(reload_key))
+        };
+        let rule = if let Some(pattern) = named {
+            Some((ReloadReason::Named { pattern }, ContainerFallback::FirstContainer))
         } else if value(annotations, keys.search()) == "true"
             && value(&source.annotations, keys.search_match()) == "true"
         {

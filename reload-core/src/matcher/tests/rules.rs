@@ -519,6 +519,25 @@ fn a_named_list_is_compiled_once_for_many_workloads() {
 }
 
 #[test]
+fn a_missing_named_list_is_reloaders_empty_pattern_which_matches_only_an_empty_name() {
+    // Go splits "" into [""] and compiles `^$`; real names are never empty.
+    let workload = deployment().container("app");
+    assert_eq!(decide(&workload, &cm("")), named("", "app"));
+    assert_eq!(decide(&workload, &cm("cfg")), skip(SkipReason::NotOptedIn));
+}
+
+#[test]
+fn workloads_without_a_named_list_never_touch_the_pattern_cache() {
+    let matcher = AnnotationMatcher::default();
+    let workload = deployment()
+        .meta(AUTO, "true")
+        .env_from("app", SourceKind::ConfigMap, "cfg")
+        .build();
+    assert!(matcher.decide(&workload, &cm("cfg")).decision.is_reload());
+    assert_eq!(matcher.patterns.len(), 0);
+}
+
+#[test]
 fn matcher_closure_can_stand_in_for_the_annotation_matcher() {
     let always = |_: &Workload, _: &SourceMeta| MatchOutcome::new(skip(SkipReason::NotOptedIn));
     assert_eq!(
