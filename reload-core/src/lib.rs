@@ -26,6 +26,9 @@ pub mod matcher;
 pub mod plan;
 pub mod source;
 pub mod strategy;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod trigger;
 pub mod watch;
 pub mod workload;
 
