@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::decision::{Decision, MatchProblem, ReloadReason};
-use crate::hash::Digest;
+use crate::hash::{Digest, delete_marker_digest};
 use crate::matcher::Matcher;
 use crate::plan::{Change, ChangeKind, Edit};
 use crate::source::{SourceKind, SourceRef};
@@ -20,9 +20,6 @@ use super::baseline;
 use super::index::IndexedWorkload;
 use super::observer::EngineSkip;
 use super::sources::{SourceRecord, SourceStore};
-
-/// Reloader's delete-marker digest: SHA-1 of `__RELOADER_EMPTY_DELETE_MARKER__`.
-pub const DELETE_MARKER_DIGEST: &str = "aae45badef99284e4dae01d6046154ea9d99532f";
 
 /// Why a workload is reconciled; triggers for one workload coalesce into one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -149,7 +146,7 @@ impl Reconcile<'_> {
                         change
                     } else {
                         if self.rules.baselines {
-                            baselines.insert(baseline::key(&source), record.digest.to_string());
+                            baselines.insert(source.kind, &source.name, record.digest.clone());
                         }
                         out.baselined.push((source, record.digest.clone()));
                         continue;
@@ -278,7 +275,7 @@ impl Reconcile<'_> {
         let old_digest = self.strategy.recorded_digest(model, &last.id);
         let change = Change {
             source: last.id.clone(),
-            digest: Digest::new(DELETE_MARKER_DIGEST),
+            digest: delete_marker_digest(),
             kind: ChangeKind::Deleted,
             container,
             observed_at: self.now_secs,

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
-use kube::api::{Api, ObjectMeta, Patch, PatchParams};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource};
@@ -20,7 +20,6 @@ use crate::workload::{Workload, WorkloadKind, WorkloadRef};
 
 use super::apply::{WorkloadWriter, WriteError};
 use super::config::{EngineConfig, Namespaces};
-use super::convert;
 use super::index::IndexedWorkload;
 use super::run::{Engine, SourceWatcher, WorkloadWatcher};
 use super::sources::SourceRecord;
@@ -135,15 +134,15 @@ pub fn source_watchers(
     out
 }
 
-fn indexed(
-    kind: &WorkloadKind,
-    meta: &ObjectMeta,
-    template: Option<&PodTemplateSpec>,
-) -> Option<IndexedWorkload> {
-    let id = WorkloadRef::new(kind.clone(), meta.namespace.clone()?, meta.name.clone()?);
-    let mut workload = Workload::new(id);
-    workload.annotations = meta.annotations.clone().unwrap_or_default();
-    workload.template = convert::pod_template(template?);
+/// The indexed form of a typed workload (core conversion plus server metadata); `None` when the
+/// object cannot be read (no name, namespace or pod template).
+fn indexed<K>(object: &K) -> Option<IndexedWorkload>
+where
+    K: Resource<DynamicType = ()>,
+    for<'a> Workload: TryFrom<&'a K, Error = crate::Error>,
+{
+    let workload = Workload::try_from(object).ok()?;
+    let meta = object.meta();
     Some(IndexedWorkload {
         workload,
         uid: meta.uid.clone(),
@@ -153,27 +152,15 @@ fn indexed(
 }
 
 fn deployment(d: &Deployment) -> Option<IndexedWorkload> {
-    indexed(
-        &WorkloadKind::Deployment,
-        &d.metadata,
-        d.spec.as_ref().map(|s| &s.template),
-    )
+    indexed(d)
 }
 
 fn daemonset(d: &DaemonSet) -> Option<IndexedWorkload> {
-    indexed(
-        &WorkloadKind::DaemonSet,
-        &d.metadata,
-        d.spec.as_ref().map(|s| &s.template),
-    )
+    indexed(d)
 }
 
 fn statefulset(s: &StatefulSet) -> Option<IndexedWorkload> {
-    indexed(
-        &WorkloadKind::StatefulSet,
-        &s.metadata,
-        s.spec.as_ref().map(|s| &s.template),
-    )
+    indexed(s)
 }
 
 /// The workload watchers of `config` (Deployment, DaemonSet, StatefulSet; other kinds are not

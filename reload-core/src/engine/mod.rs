@@ -98,7 +98,6 @@
 mod apply;
 pub mod baseline;
 mod config;
-mod convert;
 mod decide;
 mod index;
 pub mod kube;
@@ -113,7 +112,7 @@ mod fixtures;
 
 pub use apply::{WorkloadWriter, WriteError, WriteOutcome};
 pub use config::{EngineConfig, Namespaces, Rate};
-pub use decide::{DELETE_MARKER_DIGEST, Decided, Reconcile, Rollout, Rules, Trigger};
+pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
 pub use index::{IndexedWorkload, WorkloadIndex};
 pub use observer::{EngineEvent, EngineSkip, Observer};
 pub use queue::{Pending, Queue};

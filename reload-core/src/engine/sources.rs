@@ -41,28 +41,15 @@ impl SourceRecord {
     /// Reduces a ConfigMap to its record. `keep` lists the annotations to keep.
     /// `None` when the object has no name.
     pub fn from_configmap(cm: &ConfigMap, hasher: &dyn Hasher, keep: &[String]) -> Option<Self> {
-        let empty_data = BTreeMap::new();
-        let empty_binary = BTreeMap::new();
-        let content = SourceContent::ConfigMap {
-            data: cm.data.as_ref().unwrap_or(&empty_data),
-            binary_data: cm.binary_data.as_ref().unwrap_or(&empty_binary),
-        };
-        Self::from_meta(&cm.metadata, SourceKind::ConfigMap, hasher.digest(&content), keep)
+        let digest = hasher.digest(&SourceContent::from_config_map(cm));
+        Self::from_meta(&cm.metadata, SourceKind::ConfigMap, digest, keep)
     }
 
     /// Reduces a Secret to its record. `keep` lists the annotations to keep (never
     /// `kubectl.kubernetes.io/last-applied-configuration`, which holds the data).
     pub fn from_secret(secret: &Secret, hasher: &dyn Hasher, keep: &[String]) -> Option<Self> {
-        let empty = BTreeMap::new();
-        let content = SourceContent::Secret {
-            data: secret.data.as_ref().unwrap_or(&empty),
-        };
-        Self::from_meta(
-            &secret.metadata,
-            SourceKind::Secret,
-            hasher.digest(&content),
-            keep,
-        )
+        let digest = hasher.digest(&SourceContent::from_secret(secret));
+        Self::from_meta(&secret.metadata, SourceKind::Secret, digest, keep)
     }
 
     fn from_meta(meta: &ObjectMeta, kind: SourceKind, digest: Digest, keep: &[String]) -> Option<Self> {

@@ -236,7 +236,10 @@ fn delete_plans_the_strategys_delete_only_with_reload_on_delete() {
     };
     let out = decide_with(&w, &sources, rules, &trigger);
     assert_eq!(out.rollouts[0].change, ChangeKind::Deleted);
-    assert_eq!(out.rollouts[0].new_digest, Digest::new(DELETE_MARKER_DIGEST));
+    assert_eq!(
+        out.rollouts[0].new_digest,
+        Digest::new("aae45badef99284e4dae01d6046154ea9d99532f")
+    );
 }
 
 #[test]
@@ -311,13 +314,13 @@ mod properties {
             let sources = store(&as_refs);
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
             let mut w = deployment("d", &refs);
-            let mut base = BTreeMap::new();
+            let mut base = crate::trigger::TriggerState::new();
             for (name, (_, template, baseline)) in names.iter().zip(&pairs) {
                 if let Some(t) = template {
                     w = with_state(w, name, &t.to_string());
                 }
                 if let Some(b) = baseline {
-                    base.insert(baseline::key(&cm(name)), b.to_string());
+                    base.insert(crate::source::SourceKind::ConfigMap, name, Digest::new(b.to_string()));
                 }
             }
             if !base.is_empty() {
