@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::matcher::AnnotationKeys;
+use crate::source::SourceKind;
 use crate::workload::WorkloadKind;
 
 /// Which namespaces the engine watches.
@@ -45,6 +47,9 @@ impl Rate {
 ///     .rollout_rate(Some(Rate::new(1.0, 20)));
 /// assert!(config.is_reload_on_delete());
 /// ```
+///
+/// The defaults of the annotation keys follow Reloader's; with overridden keys, pass the
+/// matcher's keys too: `EngineConfig::default().matcher_keys(matcher_config.keys())`.
 #[derive(Debug, Clone)]
 #[expect(
     clippy::struct_excessive_bools,
@@ -251,6 +256,18 @@ impl EngineConfig {
         self
     }
 
+    /// Takes the source annotations and named-reload keys from the matcher's keys, so an
+    /// operator's `--*-annotation` overrides reach the watch and the index too.
+    #[must_use]
+    pub fn matcher_keys(self, keys: &AnnotationKeys) -> Self {
+        let named = SourceKind::ALL
+            .iter()
+            .map(|k| keys.reload_for(*k).to_owned())
+            .collect();
+        let source = keys.source_keys().iter().map(|k| (*k).to_owned()).collect();
+        self.named_reload_annotations(named).source_annotations(source)
+    }
+
     /// Attempts per workload write before giving up (409 and 429/5xx retries; default 5).
     #[must_use]
     pub fn max_attempts(mut self, n: u32) -> Self {
@@ -382,5 +399,30 @@ impl EngineConfig {
     /// Revert-fight limit.
     pub fn get_revert_fight_limit(&self) -> u32 {
         self.revert_fight_limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_matchers_default_keys_and_exclude_helm_secrets() {
+        let from_keys = EngineConfig::default().matcher_keys(&AnnotationKeys::default());
+        let defaults = EngineConfig::default();
+        assert_eq!(
+            from_keys.get_named_reload_annotations(),
+            defaults.get_named_reload_annotations()
+        );
+        let mut a = from_keys.get_source_annotations().to_vec();
+        let mut b = defaults.get_source_annotations().to_vec();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert_eq!(
+            defaults.secret_field_selector().as_deref(),
+            Some("type!=helm.sh/release.v1")
+        );
+        assert_eq!(defaults.get_write_rate(), Rate::new(5.0, 10));
     }
 }
