@@ -120,6 +120,17 @@ impl WorkloadIndex {
         found.into_iter().collect()
     }
 
+    /// Whether the index already holds a newer state of this workload than `indexed` (a watch
+    /// event lagging behind the response of our own PATCH).
+    pub fn has_newer(&self, indexed: &IndexedWorkload) -> bool {
+        self.entries.get(indexed.id()).is_some_and(|e| {
+            is_older(
+                indexed.resource_version.as_deref(),
+                e.indexed.resource_version.as_deref(),
+            )
+        })
+    }
+
     /// Inserts or replaces a workload seen by watch `watch`. Returns `true` if it is new.
     pub fn upsert(&mut self, watch: usize, mut indexed: IndexedWorkload) -> bool {
         for key in DROPPED_ANNOTATIONS {
@@ -251,7 +262,7 @@ impl WorkloadIndex {
 
 /// Whether resourceVersion `a` is older than `b`. resourceVersions are opaque, but every
 /// API server in practice uses etcd revisions (integers); anything else counts as not older.
-fn is_older(a: Option<&str>, b: Option<&str>) -> bool {
+pub(crate) fn is_older(a: Option<&str>, b: Option<&str>) -> bool {
     match (
         a.and_then(|a| a.parse::<u64>().ok()),
         b.and_then(|b| b.parse::<u64>().ok()),

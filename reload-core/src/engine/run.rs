@@ -269,6 +269,10 @@ impl State {
     fn on_workload(&mut self, watch: usize, event: WatchEvent<IndexedWorkload>) {
         match event {
             WatchEvent::Applied(indexed) => {
+                if self.index.has_newer(&indexed) {
+                    // Our PATCH response is already in; the watch will catch up.
+                    return;
+                }
                 let id = indexed.id().clone();
                 let unchanged = self
                     .index

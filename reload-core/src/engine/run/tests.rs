@@ -361,3 +361,21 @@ async fn a_relist_after_a_dropped_watch_rolls_missed_changes_once_and_duplicates
         .collect();
     assert_eq!(reloaded.len(), 2);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_event_lagging_behind_our_own_write_does_not_cause_a_second_write() {
+    let cluster_config = config();
+    let h = Harness::start_held(cluster_config, &[("a", "1")], vec![deployment("x", &["a"])]).await;
+    // The baseline was written; its watch event has not arrived yet.
+    assert_eq!(h.cluster.patch_count(), 1);
+    h.update_source(cm_record("a", "2"));
+    settle().await;
+    assert_eq!(h.cluster.patch_count(), 2);
+    h.cluster.release_watch();
+    settle().await;
+    assert_eq!(
+        h.cluster.patch_count(),
+        2,
+        "the stale baseline event must not undo the rollout in the index"
+    );
+}

@@ -54,6 +54,7 @@ struct Inner {
     failures: VecDeque<WriteError>,
     delay: Duration,
     hostile: bool,
+    held: Option<Vec<IndexedWorkload>>,
     tx: Option<mpsc::UnboundedSender<WatchEvent<IndexedWorkload>>>,
 }
 
@@ -102,6 +103,17 @@ impl Cluster {
         self.lock().hostile = on;
     }
 
+    /// Delivers the held watch events, in order.
+    pub fn release_watch(&self) {
+        let mut inner = self.lock();
+        let held = inner.held.take().unwrap_or_default();
+        if let Some(tx) = &inner.tx {
+            for w in held {
+                let _ = tx.send(WatchEvent::Applied(w));
+            }
+        }
+    }
+
     pub fn fail_next(&self, error: WriteError) {
         self.lock().failures.push_back(error);
     }
@@ -120,7 +132,9 @@ impl Cluster {
         inner.rv += 1;
         w.resource_version = Some(inner.rv.to_string());
         inner.state.insert(w.id().clone(), w.clone());
-        if let Some(tx) = &inner.tx {
+        if let Some(held) = &mut inner.held {
+            held.push(w.clone());
+        } else if let Some(tx) = &inner.tx {
             let _ = tx.send(WatchEvent::Applied(w.clone()));
         }
         w
@@ -205,6 +219,24 @@ impl Harness {
             for w in workloads {
                 Cluster::store(&mut inner, w);
             }
+        }
+        Harness::restart(config, sources, cluster).await
+    }
+
+    /// Like [`Harness::start`], with the workload watch lagging: events of writes are held
+    /// once the initial list is in.
+    pub async fn start_held(
+        config: EngineConfig,
+        sources: &[(&str, &str)],
+        workloads: Vec<IndexedWorkload>,
+    ) -> Self {
+        let cluster = Arc::new(Cluster::default());
+        {
+            let mut inner = cluster.lock();
+            for w in workloads {
+                Cluster::store(&mut inner, w);
+            }
+            inner.held = Some(Vec::new());
         }
         Harness::restart(config, sources, cluster).await
     }
