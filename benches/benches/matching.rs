@@ -51,6 +51,8 @@ fn match_namespace(c: &mut Criterion) {
     ];
 
     let mut group = c.benchmark_group(format!("match/{BENCH_WORKLOADS}-workloads"));
+    // A brute-force pass takes about a millisecond: 50 samples fit the measurement time.
+    group.sample_size(50);
     for (label, source) in &changes {
         let meta = SourceMeta::new(source.clone());
         group.bench_with_input(BenchmarkId::new("brute-force", label), &meta, |b, meta| {
@@ -66,6 +68,7 @@ fn match_namespace(c: &mut Criterion) {
     group.finish();
 
     let mut group = c.benchmark_group("index");
+    group.sample_size(20);
     group.bench_function(BenchmarkId::new("build", BENCH_WORKLOADS), |b| {
         b.iter(|| CandidateIndex::build(&matcher, black_box(&workloads)));
     });
