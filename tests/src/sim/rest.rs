@@ -1,0 +1,572 @@
+//! The HTTP entry point: routing, verbs, query parameters, authorization, faults and
+//! accounting around the [`Store`](super::store::Store).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::auth::{Attributes, Decision};
+use super::discovery;
+use super::error::{ApiError, ApiResult};
+use super::patch::{apply_json_patch, apply_merge_patch, apply_strategic_merge_patch};
+use super::server::SimState;
+use super::stats::RequestKey;
+use super::store::{KindId, ListQuery, WriteContext};
+use super::validation;
+use super::watch::{self, Filter, WatchRequest};
+
+/// Largest request body accepted.
+const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// A JSON response.
+pub fn json_response(code: u16, body: &Value, pretty: bool) -> Response {
+    let bytes = if pretty {
+        serde_json::to_vec_pretty(body)
+    } else {
+        serde_json::to_vec(body)
+    }
+    .unwrap_or_default();
+    Response::builder()
+        .status(code)
+        .header("content-type", "application/json")
+        .body(Body::from(bytes))
+        .unwrap_or_default()
+}
+
+fn error_response(e: &ApiError) -> Response {
+    let mut resp = json_response(e.code, &e.status_body(), false);
+    if let Some(secs) = e.retry_after
+        && let Ok(v) = http::HeaderValue::from_str(&secs.to_string())
+    {
+        resp.headers_mut().insert("retry-after", v);
+    }
+    resp
+}
+
+/// What a resource URL names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The kind.
+    pub kind: KindId,
+    /// Namespace from the URL.
+    pub namespace: Option<String>,
+    /// Object name, if the URL names one object.
+    pub name: Option<String>,
+    /// Subresource (`status`).
+    pub subresource: Option<String>,
+    /// Legacy `/watch/` path.
+    pub legacy_watch: bool,
+}
+
+/// Parses `/api/v1/...` and `/apis/{g}/{v}/...` resource paths (`None`: not a resource path).
+pub fn parse_target(state: &SimState, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
+    let (legacy_watch, rest) = match rest.split_first() {
+        Some((&"watch", tail)) => (true, tail),
+        _ => (false, rest),
+    };
+    let find = |plural: &str| {
+        state
+            .kinds
+            .iter()
+            .position(|k| k.group == group && k.version == version && k.plural == plural)
+    };
+    let owned = |s: Option<&&str>| s.map(|s| (*s).to_string());
+    if rest.len() >= 3
+        && rest[0] == "namespaces"
+        && rest.len() <= 5
+        && let Some(kind) = find(rest[2]).filter(|k| state.kinds[*k].namespaced)
+    {
+        return Some(Target {
+            kind,
+            namespace: Some(rest[1].to_string()),
+            name: owned(rest.get(3)),
+            subresource: owned(rest.get(4)),
+            legacy_watch,
+        });
+    }
+    let kind = find(rest.first()?)?;
+    if rest.len() > 3 || (state.kinds[kind].namespaced && rest.len() > 1) {
+        return None;
+    }
+    Some(Target {
+        kind,
+        namespace: None,
+        name: owned(rest.get(1)),
+        subresource: owned(rest.get(2)),
+        legacy_watch,
+    })
+}
+
+fn query_map(uri: &http::Uri) -> HashMap<String, String> {
+    axum::extract::Query::<HashMap<String, String>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .unwrap_or_default()
+}
+
+fn bearer(req: &Request) -> Option<String> {
+    let h = req.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
+    Some(h.strip_prefix("Bearer ").unwrap_or(h).trim().to_string())
+}
+
+/// The axum handler for every request.
+pub async fn handle(State(state): State<Arc<SimState>>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    let query = query_map(req.uri());
+    let method = req.method().clone();
+    let user_agent = req
+        .headers()
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let content_type = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let token = bearer(&req);
+    let body = match axum::body::to_bytes(req.into_body(), BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(e) => return error_response(&ApiError::bad_request(e.to_string())),
+    };
+    if path.starts_with("/_sim/") {
+        return super::admin::handle(&state, &method, &path, &query, &body);
+    }
+    let latency = state.faults.latency();
+    if latency > Duration::ZERO {
+        tokio::time::sleep(latency).await;
+    }
+    let pretty = query.get("pretty").is_some_and(|p| p == "true" || p == "1");
+    let segs: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let kinds = &state.kinds;
+    let found = |v: Option<Value>| {
+        v.map_or_else(
+            || error_response(&ApiError::no_route()),
+            |v| json_response(200, &v, pretty),
+        )
+    };
+    match segs.as_slice() {
+        ["healthz" | "readyz" | "livez"] => Response::new(Body::from("ok")),
+        ["version"] => json_response(200, &discovery::version(), pretty),
+        ["api"] => json_response(200, &discovery::core_versions(&state.addr().to_string()), pretty),
+        ["api", v] => found(discovery::resource_list(kinds, "", v)),
+        ["apis"] => json_response(200, &discovery::group_list(kinds), pretty),
+        ["apis", g] => found(discovery::group(kinds, g)),
+        ["apis", g, v] => found(discovery::resource_list(kinds, g, v)),
+        ["openapi", "v3"] => json_response(200, &discovery::openapi_index(kinds), pretty),
+        ["openapi", "v3", rest @ ..] => found(discovery::openapi_document(kinds, &rest.join("/"))),
+        ["api", v, rest @ ..] | ["apis", _, v, rest @ ..] => {
+            let group = if segs[0] == "api" { "" } else { segs[1] };
+            let Some(target) = parse_target(&state, group, v, rest) else {
+                return error_response(&ApiError::no_route());
+            };
+            let call = Call {
+                state: &state,
+                target,
+                query,
+                method,
+                user_agent,
+                content_type,
+                token,
+                body,
+                pretty,
+            };
+            call.run()
+        }
+        _ => error_response(&ApiError::no_route()),
+    }
+}
+
+struct Call<'a> {
+    state: &'a Arc<SimState>,
+    target: Target,
+    query: HashMap<String, String>,
+    method: http::Method,
+    user_agent: String,
+    content_type: String,
+    token: Option<String>,
+    body: bytes::Bytes,
+    pretty: bool,
+}
+
+impl Call<'_> {
+    fn verb(&self) -> &'static str {
+        let watch =
+            self.target.legacy_watch || self.query.get("watch").is_some_and(|w| w == "true" || w == "1");
+        match (self.method.as_str(), self.target.name.is_some()) {
+            ("GET", _) if watch => "watch",
+            ("GET", true) => "get",
+            ("GET", false) => "list",
+            ("POST", _) => "create",
+            ("PUT", _) => "update",
+            ("PATCH", _) => "patch",
+            ("DELETE", true) => "delete",
+            ("DELETE", false) => "deletecollection",
+            _ => "unknown",
+        }
+    }
+
+    fn run(self) -> Response {
+        let verb = self.verb();
+        let kind = &self.state.kinds[self.target.kind];
+        let resource = match &self.target.subresource {
+            Some(sub) => format!("{}/{sub}", kind.plural),
+            None => kind.plural.to_string(),
+        };
+        let namespace = self.target.namespace.clone();
+        self.state.stats.record(RequestKey {
+            verb: verb.to_string(),
+            group: kind.group.to_string(),
+            resource: resource.clone(),
+            namespace: namespace.clone().unwrap_or_default(),
+            user_agent: self.user_agent.clone(),
+        });
+        let name = self.target.name.clone().unwrap_or_default();
+        let attrs = Attributes {
+            verb,
+            group: kind.group,
+            resource: &resource,
+            namespace: namespace.as_deref(),
+            name: &name,
+        };
+        let decision = self
+            .state
+            .authorizer
+            .read()
+            .map_or(Decision::Allow, |a| a.decide(self.token.as_deref(), &attrs));
+        match decision {
+            Decision::Allow => {}
+            Decision::Unauthenticated => {
+                return error_response(&ApiError::new(401, "Unauthorized", "Unauthorized"));
+            }
+            Decision::Deny(user) => {
+                return error_response(&ApiError::forbidden(
+                    &user,
+                    verb,
+                    kind,
+                    namespace.as_deref(),
+                    &name,
+                ));
+            }
+        }
+        if let Some(e) = self.state.faults.take(verb, &resource) {
+            return error_response(&e);
+        }
+        if let Some(sub) = &self.target.subresource
+            && (sub != "status" || !kind.status_subresource || !matches!(verb, "get" | "update" | "patch"))
+        {
+            return error_response(&ApiError::no_route());
+        }
+        let result = match verb {
+            "get" => self.get(),
+            "list" => self.list(),
+            "watch" => return self.watch(),
+            "create" => self.create(),
+            "update" => self.update(),
+            "patch" => self.patch(),
+            "delete" => self.delete(),
+            _ => Err(ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            )),
+        };
+        match result {
+            Ok((code, body)) => json_response(code, &body, self.pretty),
+            Err(e) => error_response(&e),
+        }
+    }
+
+    fn ns(&self) -> Option<&str> {
+        self.target.namespace.as_deref()
+    }
+
+    fn name(&self) -> &str {
+        self.target.name.as_deref().unwrap_or_default()
+    }
+
+    fn write_context(&self) -> ApiResult<WriteContext> {
+        let dry_run = match self.query.get("dryRun").map(String::as_str) {
+            None | Some("") => false,
+            Some("All") => true,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid dryRun value: {other}: supported values: \"All\""
+                )));
+            }
+        };
+        Ok(WriteContext {
+            dry_run,
+            field_manager: self.query.get("fieldManager").cloned().unwrap_or_default(),
+            user_agent: self.user_agent.clone(),
+            status_only: self.target.subresource.is_some(),
+        })
+    }
+
+    fn decode_body(&self) -> ApiResult<Value> {
+        let v: Value = if self.content_type.contains("yaml") {
+            serde_yaml::from_slice(&self.body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?
+        } else {
+            serde_json::from_slice(&self.body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding JSON: {e}")))?
+        };
+        Ok(v)
+    }
+
+    fn decode_object(&self) -> ApiResult<Value> {
+        let v = self.decode_body()?;
+        if !v.is_object() {
+            return Err(ApiError::bad_request(
+                "the body of the request was not a JSON object",
+            ));
+        }
+        if self.query.get("fieldValidation").is_some_and(|f| f == "Strict") {
+            validation::strict(&self.state.kinds[self.target.kind], &v)?;
+        }
+        Ok(v)
+    }
+
+    fn get(&self) -> ApiResult<(u16, Value)> {
+        let obj = self
+            .state
+            .lock_store()?
+            .get(self.target.kind, self.ns(), self.name())?;
+        Ok((200, (*obj).clone()))
+    }
+
+    fn filter(&self) -> ApiResult<Filter> {
+        validation::filter(
+            &self.state.kinds[self.target.kind],
+            self.query.get("labelSelector"),
+            self.query.get("fieldSelector"),
+        )
+    }
+
+    fn list(&self) -> ApiResult<(u16, Value)> {
+        let filter = self.filter()?;
+        let limit = match self.query.get("limit") {
+            Some(l) => Some(
+                l.parse::<usize>()
+                    .map_err(|_| ApiError::bad_request(format!("invalid limit: {l}")))?,
+            ),
+            None => None,
+        };
+        let rv = parse_rv(self.query.get("resourceVersion"))?;
+        let exact_rv = match self.query.get("resourceVersionMatch").map(String::as_str) {
+            None | Some("") => None,
+            Some("Exact") => Some(rv.filter(|r| *r > 0).ok_or_else(|| {
+                ApiError::bad_request("resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"")
+            })?),
+            Some("NotOlderThan") => None,
+            Some(other) => return Err(ApiError::bad_request(format!("resourceVersionMatch: Unsupported value: \"{other}\""))),
+        };
+        let q = ListQuery {
+            namespace: self.ns(),
+            filter: &*filter,
+            limit,
+            continue_token: self
+                .query
+                .get("continue")
+                .map(String::as_str)
+                .filter(|c| !c.is_empty()),
+            exact_rv,
+        };
+        let page = self.state.lock_store()?.list(self.target.kind, &q)?;
+        let kind = &self.state.kinds[self.target.kind];
+        let mut metadata = json!({ "resourceVersion": page.rv.to_string() });
+        if let Some(c) = page.continue_token {
+            metadata["continue"] = json!(c);
+        }
+        if let Some(r) = page.remaining {
+            metadata["remainingItemCount"] = json!(r);
+        }
+        // Items are shared Arcs; one clone into the response body is the only copy.
+        let items: Vec<Value> = page.items.iter().map(|o| (**o).clone()).collect();
+        Ok((
+            200,
+            json!({ "kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(), "metadata": metadata, "items": items }),
+        ))
+    }
+
+    fn watch(&self) -> Response {
+        let parsed = (|| -> ApiResult<WatchRequest> {
+            let timeout = match self.query.get("timeoutSeconds") {
+                Some(t) => {
+                    Some(Duration::from_secs(t.parse().map_err(|_| {
+                        ApiError::bad_request(format!("invalid timeoutSeconds: {t}"))
+                    })?))
+                }
+                None => None,
+            };
+            let flag = |k: &str| self.query.get(k).is_some_and(|v| v == "true" || v == "1");
+            Ok(WatchRequest {
+                kind: self.target.kind,
+                namespace: self.target.namespace.clone(),
+                filter: self.filter()?,
+                from: parse_rv(self.query.get("resourceVersion"))?,
+                send_initial_events: flag("sendInitialEvents"),
+                bookmarks: flag("allowWatchBookmarks"),
+                timeout: timeout.filter(|t| !t.is_zero()),
+            })
+        })();
+        match parsed {
+            Ok(req) => watch::serve_watch(self.state, req),
+            Err(e) => error_response(&e),
+        }
+    }
+
+    fn create(&self) -> ApiResult<(u16, Value)> {
+        if self.target.name.is_some() {
+            return Err(ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            ));
+        }
+        let kind = &self.state.kinds[self.target.kind];
+        if kind.namespaced && self.ns().is_none() {
+            return Err(ApiError::new(
+                405,
+                "MethodNotAllowed",
+                "the server does not allow this method on the requested resource",
+            ));
+        }
+        let obj = self.decode_object()?;
+        let ctx = self.write_context()?;
+        let created = self
+            .state
+            .lock_store()?
+            .create(self.target.kind, self.ns(), obj, &ctx)?;
+        Ok((201, (*created).clone()))
+    }
+
+    fn update(&self) -> ApiResult<(u16, Value)> {
+        let obj = self.decode_object()?;
+        let ctx = self.write_context()?;
+        let updated = self.state.lock_store()?.update(
+            self.target.kind,
+            self.ns(),
+            self.name(),
+            "update",
+            &ctx,
+            |_| Ok(obj),
+        )?;
+        Ok((200, (*updated).clone()))
+    }
+
+    fn patch(&self) -> ApiResult<(u16, Value)> {
+        let kind = &self.state.kinds[self.target.kind];
+        let media = self.content_type.split(';').next().unwrap_or_default().trim();
+        let apply: fn(&mut Value, &Value) -> Result<(), super::patch::PatchError> = match media {
+            "application/merge-patch+json" => apply_merge_patch,
+            "application/json-patch+json" => apply_json_patch,
+            "application/strategic-merge-patch+json" if !kind.custom => apply_strategic_merge_patch,
+            _ => {
+                let accepted = if kind.custom {
+                    "application/json-patch+json, application/merge-patch+json"
+                } else {
+                    "application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
+                };
+                return Err(ApiError::new(
+                    415,
+                    "UnsupportedMediaType",
+                    format!(
+                        "the body of the request was in an unknown format - accepted media types include: {accepted}"
+                    ),
+                ));
+            }
+        };
+        let patch = self.decode_body()?;
+        let ctx = self.write_context()?;
+        let strict = self.query.get("fieldValidation").is_some_and(|f| f == "Strict");
+        let patched = self.state.lock_store()?.update(
+            self.target.kind,
+            self.ns(),
+            self.name(),
+            "patch",
+            &ctx,
+            |old| {
+                let mut obj = old.clone();
+                apply(&mut obj, &patch)
+                    .map_err(|e| ApiError::new(e.status_code(), e.reason(), e.to_string()))?;
+                if strict {
+                    validation::strict(kind, &obj)?;
+                }
+                Ok(obj)
+            },
+        )?;
+        Ok((200, (*patched).clone()))
+    }
+
+    fn delete(&self) -> ApiResult<(u16, Value)> {
+        let opts: Value = if self.body.is_empty() {
+            json!({})
+        } else {
+            self.decode_body()?
+        };
+        let mut ctx = self.write_context()?;
+        if opts["dryRun"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|x| x == "All"))
+        {
+            ctx.dry_run = true;
+        }
+        let precondition = opts["preconditions"]["resourceVersion"].as_str();
+        let deleted =
+            self.state
+                .lock_store()?
+                .delete(self.target.kind, self.ns(), self.name(), precondition, &ctx)?;
+        Ok((200, (*deleted).clone()))
+    }
+}
+
+fn parse_rv(rv: Option<&String>) -> ApiResult<Option<u64>> {
+    match rv.map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(s) => s
+            .parse::<u64>()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}"))),
+    }
+}
+
+/// Creates `obj` as an admin (kind from `apiVersion`/`kind`, namespace from metadata or
+/// `default`), used for seeding.
+pub fn create_object(state: &SimState, obj: Value) -> ApiResult<Arc<Value>> {
+    let api_version = obj["apiVersion"].as_str().unwrap_or_default();
+    let kind_name = obj["kind"].as_str().unwrap_or_default();
+    let kind = state
+        .kinds
+        .iter()
+        .position(|k| k.api_version() == api_version && k.kind == kind_name)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "no kind \"{kind_name}\" is registered for version \"{api_version}\""
+            ))
+        })?;
+    let ns = obj["metadata"]["namespace"]
+        .as_str()
+        .unwrap_or("default")
+        .to_string();
+    let ns = state.kinds[kind].namespaced.then_some(ns.as_str());
+    state.lock_store()?.create(
+        kind,
+        ns,
+        obj.clone(),
+        &WriteContext {
+            user_agent: "kube-sim/seed".into(),
+            ..WriteContext::default()
+        },
+    )
+}
