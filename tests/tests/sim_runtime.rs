@@ -22,7 +22,10 @@ fn cm(name: &str) -> serde_json::Value {
 fn spawn_reflector(sim: &Simulator) -> Store<ConfigMap> {
     let api: Api<ConfigMap> = Api::default_namespaced(sim.client().expect("client"));
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, watcher::Config::default()).default_backoff().reflect(writer).applied_objects();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects();
     tokio::spawn(stream.for_each(|_| std::future::ready(())));
     reader
 }
@@ -49,8 +52,15 @@ async fn reflector_keeps_following_after_the_server_drops_watch_streams() {
     wait_cached(&store, "b").await;
 
     let stats = sim.stats();
-    assert!(stats.count("watch", "configmaps") > watches_before, "the watcher re-watched");
-    assert_eq!(stats.count("list", "configmaps"), 1, "a dropped stream resumes from its resourceVersion without a relist");
+    assert!(
+        stats.count("watch", "configmaps") > watches_before,
+        "the watcher re-watched"
+    );
+    assert_eq!(
+        stats.count("list", "configmaps"),
+        1,
+        "a dropped stream resumes from its resourceVersion without a relist"
+    );
 }
 
 #[tokio::test]
@@ -69,7 +79,10 @@ async fn watcher_relists_after_410_gone() {
     wait_cached(&store, "b").await;
     sim.clear_faults();
 
-    assert!(sim.stats().count("list", "configmaps") >= 2, "the 410 made the watcher list again");
+    assert!(
+        sim.stats().count("list", "configmaps") >= 2,
+        "the 410 made the watcher list again"
+    );
 }
 
 #[tokio::test]
@@ -92,7 +105,10 @@ async fn reflector_recovers_from_a_server_restart_on_the_same_port() {
     wait_cached(&store, "during-restart").await;
     sim.seed(cm("after-restart")).expect("seed after");
     wait_cached(&store, "after-restart").await;
-    assert!(store.get(&ObjectRef::new("a").within("default")).is_some(), "state kept across the restart");
+    assert!(
+        store.get(&ObjectRef::new("a").within("default")).is_some(),
+        "state kept across the restart"
+    );
 }
 
 #[tokio::test]
@@ -101,9 +117,19 @@ async fn watcher_streaming_list_mode_gets_initial_events_and_their_end_bookmark(
     sim.seed(cm("a")).expect("seed a");
     let api: Api<ConfigMap> = Api::default_namespaced(sim.client().expect("client"));
     let (reader, writer) = reflector::store();
-    let stream = watcher(api, watcher::Config::default().streaming_lists()).default_backoff().reflect(writer).applied_objects();
+    let stream = watcher(api, watcher::Config::default().streaming_lists())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects();
     tokio::spawn(stream.for_each(|_| std::future::ready(())));
-    tokio::time::timeout(Duration::from_secs(10), reader.wait_until_ready()).await.expect("ready in 10 s").expect("ready");
+    tokio::time::timeout(Duration::from_secs(10), reader.wait_until_ready())
+        .await
+        .expect("ready in 10 s")
+        .expect("ready");
     assert!(reader.get(&ObjectRef::new("a").within("default")).is_some());
-    assert_eq!(sim.stats().count("list", "configmaps"), 0, "streaming lists need no LIST");
+    assert_eq!(
+        sim.stats().count("list", "configmaps"),
+        0,
+        "streaming lists need no LIST"
+    );
 }

@@ -314,6 +314,16 @@ impl Call<'_> {
     }
 
     fn decode_body(&self) -> ApiResult<Value> {
+        if self.content_type.contains("protobuf") || self.content_type.contains("cbor") {
+            return Err(ApiError::new(
+                415,
+                "UnsupportedMediaType",
+                format!(
+                    "the body of the request was in an unknown format - kube-sim accepts JSON and YAML, not {}",
+                    self.content_type
+                ),
+            ));
+        }
         let v: Value = if self.content_type.contains("yaml") {
             serde_yaml::from_slice(&self.body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?

@@ -31,7 +31,14 @@ pub async fn sim() -> (Simulator, kube::Client) {
 }
 
 /// A dynamic API for `group/version` `plural` of `kind`.
-pub fn dynamic(client: &kube::Client, group: &str, version: &str, kind: &str, plural: &str, ns: Option<&str>) -> Api<DynamicObject> {
+pub fn dynamic(
+    client: &kube::Client,
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+    ns: Option<&str>,
+) -> Api<DynamicObject> {
     let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
     match ns {
         Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),

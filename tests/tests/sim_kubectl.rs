@@ -1,0 +1,271 @@
+//! The real `kubectl` against `kube-sim` started as a separate process.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A `kube-sim` process and its kubeconfig; killed on drop.
+struct KubeSim {
+    child: Child,
+    kubeconfig: PathBuf,
+    _dir: TempDir,
+}
+
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Drop for KubeSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn kubectl_path() -> &'static str {
+    let path = "/usr/bin/kubectl";
+    assert!(
+        Path::new(path).exists(),
+        "kubectl is missing: these tests need /usr/bin/kubectl (v1.32+), which CI has"
+    );
+    path
+}
+
+impl KubeSim {
+    fn start(seed: Option<&str>) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("kube-sim-test-{}-{}", std::process::id(), rand_suffix()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let kubeconfig = dir.join("kubeconfig");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_kube-sim"));
+        cmd.args(["--listen", "127.0.0.1:0", "--kubeconfig"])
+            .arg(&kubeconfig);
+        if let Some(seed) = seed {
+            let file = dir.join("seed.yaml");
+            std::fs::write(&file, seed).expect("seed file");
+            cmd.arg("--seed-file").arg(file);
+        }
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("kube-sim starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut first = String::new();
+        BufReader::new(stdout).read_line(&mut first).expect("first line");
+        assert!(first.starts_with("listening on http://127.0.0.1:"), "{first}");
+        Self {
+            child,
+            kubeconfig,
+            _dir: TempDir(dir),
+        }
+    }
+
+    fn kubectl(&self, args: &[&str]) -> String {
+        let out = Command::new(kubectl_path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn kubectl_fails(&self, args: &[&str]) -> String {
+        let out = Command::new(kubectl_path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("kubectl runs");
+        assert!(!out.status.success(), "kubectl {args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.kubectl(args)).expect("kubectl printed JSON")
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher as _, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}
+
+const MANIFEST: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app-config, labels: {team: a}}
+data: {key: one}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, labels: {team: a}}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: nginx
+        env: [{name: A, value: "1"}]
+"#;
+
+fn apply_manifest(sim: &KubeSim) {
+    let dir = std::env::temp_dir().join(format!("kube-sim-manifest-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("m.yaml");
+    std::fs::write(&file, MANIFEST).expect("manifest");
+    let out = sim.kubectl(&["create", "-f", file.to_str().expect("utf-8 path")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        out.contains("configmap/app-config created") && out.contains("deployment.apps/web created"),
+        "{out}"
+    );
+}
+
+#[test]
+fn kubectl_creates_and_gets_objects_in_every_output_format() {
+    let sim = KubeSim::start(None);
+    apply_manifest(&sim);
+    assert_eq!(
+        sim.json(&["get", "configmap", "app-config", "-o", "json"])["data"]["key"],
+        "one"
+    );
+    assert!(
+        sim.kubectl(&["get", "cm", "app-config", "-o", "yaml"])
+            .contains("key: one")
+    );
+    assert_eq!(
+        sim.kubectl(&["get", "deploy", "-o", "name"]).trim(),
+        "deployment.apps/web"
+    );
+    let all = sim.kubectl(&["get", "cm", "-A"]);
+    assert!(all.contains("default") && all.contains("app-config"), "{all}");
+    assert_eq!(
+        sim.kubectl(&["get", "cm,deploy", "-l", "team=a", "-o", "name"])
+            .lines()
+            .count(),
+        2
+    );
+    assert!(
+        sim.kubectl(&["get", "cm", "-l", "team=b", "-o", "name"])
+            .trim()
+            .is_empty()
+    );
+}
+
+#[test]
+fn kubectl_create_is_validated_strictly_by_the_server() {
+    let sim = KubeSim::start(None);
+    let dir = std::env::temp_dir().join(format!("kube-sim-bad-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("bad.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad}\ndatta: {k: v}\n",
+    )
+    .expect("write");
+    let err = sim.kubectl_fails(&["create", "-f", file.to_str().expect("utf-8 path")]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(err.contains("unknown field \"datta\""), "{err}");
+}
+
+#[test]
+fn kubectl_patches_with_all_three_types_and_labels_and_annotates() {
+    let sim = KubeSim::start(Some(MANIFEST));
+    sim.kubectl(&[
+        "patch",
+        "cm",
+        "app-config",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"data":{"merged":"yes"}}"#,
+    ]);
+    sim.kubectl(&[
+        "patch",
+        "cm",
+        "app-config",
+        "--type",
+        "json",
+        "-p",
+        r#"[{"op":"add","path":"/data/json","value":"yes"}]"#,
+    ]);
+    sim.kubectl(&[
+        "patch",
+        "deploy",
+        "web",
+        "--type",
+        "strategic",
+        "-p",
+        r#"{"spec":{"template":{"metadata":{"annotations":{"s":"yes"}}}}}"#,
+    ]);
+    sim.kubectl(&["label", "cm", "app-config", "color=blue"]);
+    sim.kubectl(&["annotate", "cm", "app-config", "note=hi"]);
+    let cm = sim.json(&["get", "cm", "app-config", "-o", "json"]);
+    assert_eq!(
+        (cm["data"]["merged"].as_str(), cm["data"]["json"].as_str()),
+        (Some("yes"), Some("yes"))
+    );
+    assert_eq!(cm["metadata"]["labels"]["color"], "blue");
+    assert_eq!(cm["metadata"]["annotations"]["note"], "hi");
+    let deploy = sim.json(&["get", "deploy", "web", "-o", "json"]);
+    assert_eq!(deploy["spec"]["template"]["metadata"]["annotations"]["s"], "yes");
+}
+
+#[test]
+fn kubectl_rollout_restart_bumps_the_pod_template_and_generation() {
+    let sim = KubeSim::start(Some(MANIFEST));
+    sim.kubectl(&["rollout", "restart", "deployment/web"]);
+    let deploy = sim.json(&["get", "deploy", "web", "-o", "json"]);
+    assert!(
+        deploy["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
+            .is_string()
+    );
+    assert_eq!(deploy["metadata"]["generation"], 2);
+}
+
+#[test]
+fn kubectl_delete_waits_for_the_object_to_go_and_get_w_streams_changes() {
+    let sim = KubeSim::start(Some(MANIFEST));
+    let mut watch = Command::new(kubectl_path())
+        .env("KUBECONFIG", &sim.kubeconfig)
+        .args(["get", "cm", "-w", "--output-watch-events"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("kubectl get -w");
+    let mut lines = BufReader::new(watch.stdout.take().expect("stdout")).lines();
+    let mut next = || lines.next().expect("a line").expect("utf-8");
+    let header = next();
+    assert!(header.starts_with("EVENT") && header.contains("NAME"), "{header}");
+    let first = next();
+    assert!(
+        first.starts_with("ADDED") && first.contains("app-config"),
+        "{first}"
+    );
+    sim.kubectl(&["label", "cm", "app-config", "changed=yes"]);
+    let modified = next();
+    assert!(
+        modified.starts_with("MODIFIED") && modified.contains("app-config"),
+        "{modified}"
+    );
+    let out = sim.kubectl(&["delete", "cm", "app-config"]);
+    assert!(out.contains("deleted"), "{out}");
+    let deleted = next();
+    assert!(deleted.starts_with("DELETED"), "{deleted}");
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(
+        sim.kubectl_fails(&["get", "cm", "app-config"])
+            .contains("NotFound")
+    );
+}
