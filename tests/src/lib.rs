@@ -1,1 +1,3 @@
 //! Kubernetes API simulator and end-to-end test support.
+
+pub mod sim;
