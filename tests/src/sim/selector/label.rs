@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use serde_json::Value;
+
 use super::SelectorError;
 use super::validation::{invalid, label_value_errors, qualified_name_errors};
 
@@ -67,14 +69,25 @@ impl LabelSelector {
 
     /// Whether an object with `labels` is selected (every requirement holds).
     pub fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        self.requirements.iter().all(|r| r.matches(labels))
+        self.requirements
+            .iter()
+            .all(|r| r.matches(labels.get(&r.key).map(String::as_str)))
+    }
+
+    /// Whether a JSON object is selected by its `metadata.labels`, without copying the labels (non-string
+    /// label values count as absent).
+    pub fn matches_object(&self, object: &Value) -> bool {
+        let labels = object.get("metadata").and_then(|m| m.get("labels"));
+        self.requirements
+            .iter()
+            .all(|r| r.matches(labels.and_then(|l| l.get(&r.key)).and_then(Value::as_str)))
     }
 }
 
 impl Requirement {
-    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
-        let value = labels.get(&self.key);
-        let listed = |v: &String| self.values.iter().any(|w| w == v);
+    /// Whether the requirement holds for an object whose label `self.key` is `value`.
+    fn matches(&self, value: Option<&str>) -> bool {
+        let listed = |v: &str| self.values.iter().any(|w| w == v);
         match self.operator {
             Operator::Equals | Operator::DoubleEquals | Operator::In => value.is_some_and(listed),
             Operator::NotEquals | Operator::NotIn => !value.is_some_and(listed),

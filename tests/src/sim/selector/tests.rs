@@ -49,9 +49,16 @@ fn label_selectors_match_like_the_real_server() {
         ("missing=", false),
         ("in=in", false),
     ];
+    let web_object = json!({"metadata": {"labels": {"app": "web", "tier": "front", "replicas": "3"}}});
     for (selector, expected) in cases {
         assert_eq!(label_selector(selector).matches(&web), *expected, "{selector:?}");
+        assert_eq!(
+            label_selector(selector).matches_object(&web_object),
+            *expected,
+            "{selector:?} on JSON"
+        );
     }
+    assert!(label_selector("!app").matches_object(&json!({"metadata": {}})));
     assert!(label_selector("empty=").matches(&labels(&[("empty", "")])));
     assert!(label_selector("a in ()").matches(&labels(&[("a", "")])));
     assert!(label_selector("in in (notin)").matches(&labels(&[("in", "notin")])));

@@ -407,6 +407,59 @@ fn lists_of_lists_are_invalid() {
     assert_eq!((err.status_code(), err.reason()), (422, "Invalid"));
 }
 
+#[test]
+fn service_ports_merge_by_port() {
+    let mut service = json!({"kind":"Service","spec":{"ports":[{"port":80,"targetPort":8080},{"port":443}]}});
+    apply_strategic_merge_patch(
+        &mut service,
+        &json!({"spec":{"ports":[{"port":80,"targetPort":9090}]}}),
+    )
+    .unwrap();
+    assert_eq!(
+        service["spec"]["ports"],
+        json!([{"port":80,"targetPort":9090},{"port":443}])
+    );
+}
+
+#[test]
+fn kubectl_apply_style_patch_with_order_retain_keys_and_last_applied_annotation() {
+    let patch = json!({
+        "metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+        "spec": {"template": {"spec": {
+            "$setElementOrder/containers": [{"name": "app"}, {"name": "sidecar"}],
+            "$setElementOrder/volumes": [{"name": "cfg"}, {"name": "tmp"}],
+            "containers": [{"name": "app", "$setElementOrder/env": [{"name": "A"}, {"name": "B"}],
+                            "env": [{"name": "X", "$patch": "delete"}]}],
+            "volumes": [{"name": "tmp", "$retainKeys": ["name", "hostPath"], "hostPath": {"path": "/tmp"}}]
+        }}}
+    });
+    let patched = smp(&patch).unwrap();
+    let spec = pod_spec(&patched);
+    let env_names: Vec<&str> = spec["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(env_names, ["A", "B"]);
+    assert_eq!(
+        spec["volumes"][1],
+        json!({"name": "tmp", "hostPath": {"path": "/tmp"}}),
+        "emptyDir cleared"
+    );
+    assert_eq!(spec["containers"][1]["name"], "sidecar");
+    assert!(!patched.to_string().contains('$'));
+}
+
+#[test]
+fn a_scalar_replaces_a_map_and_a_map_replaces_a_scalar() {
+    let patched = smp(&json!({"spec": {"replicas": {"odd": true}, "template": "gone"}})).unwrap();
+    assert_eq!(
+        patched["spec"],
+        json!({"replicas": {"odd": true}, "template": "gone"})
+    );
+}
+
 fn env_entry() -> impl Strategy<Value = Value> {
     (
         prop::sample::select(vec!["A", "B", "X", "Y", "Z"]),
