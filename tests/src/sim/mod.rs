@@ -3,10 +3,11 @@
 //! Entry point: [`Simulator::start`] (or [`Simulator::config`] for options). It speaks the real
 //! REST protocol over HTTP on `127.0.0.1`, so `kube::Client` and `kubectl` work unchanged.
 //! See `tests/README.md` for what it covers and where it differs from a real API server.
+//!
+//! The pure building blocks: [`patch`] applies the three patch types the API server accepts and
+//! [`selector`] parses and evaluates label and field selectors.
 
-#[path = "interim_patch.rs"]
 pub mod patch;
-#[path = "interim_selector.rs"]
 pub mod selector;
 
 pub mod admin;

@@ -7,7 +7,6 @@ use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 use super::kinds::ResourceKind;
-use super::objects::labels_of;
 use super::selector::{FieldSelector, LabelSelector};
 use super::watch::Filter;
 
@@ -116,24 +115,22 @@ pub fn filter(kind: &ResourceKind, labels: Option<&String>, fields: Option<&Stri
     };
     let fields: FieldSelector = match fields.filter(|s| !s.trim().is_empty()) {
         Some(s) => {
-            for term in s.split(',') {
-                let field = term.split(['!', '=']).next().unwrap_or_default().trim();
-                if !field.is_empty()
-                    && !matches!(field, "metadata.name" | "metadata.namespace")
-                    && !selectable_fields(kind).contains(&field)
-                {
-                    return Err(ApiError::bad_request(format!(
-                        "field label not supported: {field}"
-                    )));
-                }
-            }
-            s.parse()
-                .map_err(|e| ApiError::bad_request(format!("invalid field selector: {e}")))?
+            let parsed: FieldSelector = s
+                .parse()
+                .map_err(|e: super::selector::SelectorError| ApiError::bad_request(e.message()))?;
+            let supported: Vec<&str> = ["metadata.name", "metadata.namespace"]
+                .into_iter()
+                .chain(selectable_fields(kind).iter().copied())
+                .collect();
+            parsed
+                .check_supported(&supported)
+                .map_err(|e| ApiError::bad_request(e.message()))?;
+            parsed
         }
         None => FieldSelector::everything(),
     };
     Ok(Arc::new(move |obj: &Value| {
-        labels.matches(&labels_of(obj)) && fields.matches(obj)
+        labels.matches_object(obj) && fields.matches(obj)
     }))
 }
 

@@ -136,7 +136,9 @@ pub fn serve_watch(state: &Arc<SimState>, req: WatchRequest) -> Response {
         tokio::pin!(timeout);
         let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
         loop {
+            // Biased: once closed (fault, restart, shutdown) no further event goes out.
             let line = tokio::select! {
+                biased;
                 () = close.cancelled() => break,
                 () = &mut timeout => break,
                 () = tx.closed() => break,
