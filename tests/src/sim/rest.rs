@@ -269,7 +269,7 @@ impl Call<'_> {
         }
         let result = match verb {
             "get" => self.get(),
-            "list" => self.list(),
+            "list" => return self.list().unwrap_or_else(|e| error_response(&e)),
             "watch" => return self.watch(),
             "create" => self.create(),
             "update" => self.update(),
@@ -363,7 +363,7 @@ impl Call<'_> {
         )
     }
 
-    fn list(&self) -> ApiResult<(u16, Value)> {
+    fn list(&self) -> ApiResult<Response> {
         let filter = self.filter()?;
         let limit = match self.query.get("limit") {
             Some(l) => Some(
@@ -401,12 +401,24 @@ impl Call<'_> {
         if let Some(r) = page.remaining {
             metadata["remainingItemCount"] = json!(r);
         }
-        // Items are shared Arcs; one clone into the response body is the only copy.
-        let items: Vec<Value> = page.items.iter().map(|o| (**o).clone()).collect();
-        Ok((
-            200,
-            json!({ "kind": format!("{}List", kind.kind), "apiVersion": kind.api_version(), "metadata": metadata, "items": items }),
-        ))
+        // Items are shared Arcs serialized straight into the body: no per-item copy.
+        let body = ListBody {
+            kind: format!("{}List", kind.kind),
+            api_version: kind.api_version(),
+            metadata,
+            items: SharedItems(&page.items),
+        };
+        let bytes = if self.pretty {
+            serde_json::to_vec_pretty(&body)
+        } else {
+            serde_json::to_vec(&body)
+        }
+        .map_err(|e| ApiError::new(500, "InternalError", e.to_string()))?;
+        Ok(Response::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .body(Body::from(bytes))
+            .unwrap_or_default())
     }
 
     fn watch(&self) -> Response {
@@ -538,6 +550,23 @@ impl Call<'_> {
                 .lock_store()?
                 .delete(self.target.kind, self.ns(), self.name(), precondition, &ctx)?;
         Ok((200, (*deleted).clone()))
+    }
+}
+
+#[derive(serde::Serialize)]
+struct ListBody<'a> {
+    kind: String,
+    #[serde(rename = "apiVersion")]
+    api_version: String,
+    metadata: Value,
+    items: SharedItems<'a>,
+}
+
+struct SharedItems<'a>(&'a [Arc<Value>]);
+
+impl serde::Serialize for SharedItems<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|item| &**item))
     }
 }
 
