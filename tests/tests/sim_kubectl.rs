@@ -243,8 +243,20 @@ fn kubectl_delete_waits_for_the_object_to_go_and_get_w_streams_changes() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("kubectl get -w");
-    let mut lines = BufReader::new(watch.stdout.take().expect("stdout")).lines();
-    let mut next = || lines.next().expect("a line").expect("utf-8");
+    // Read lines on a thread so a silent server fails the test after 10 s instead of hanging it.
+    let stdout = watch.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || {
+        rx.recv_timeout(std::time::Duration::from_secs(10))
+            .expect("kubectl printed a line within 10 s")
+    };
     let header = next();
     assert!(header.starts_with("EVENT") && header.contains("NAME"), "{header}");
     let first = next();
