@@ -149,7 +149,7 @@ async fn every_verb_works_for_each_resource_family() {
     }
 }
 
-use kube::ResourceExt as _;
+use kube::ResourceExt;
 
 #[tokio::test]
 async fn configmaps_list_across_namespaces_on_the_cluster_wide_path() {
@@ -490,4 +490,34 @@ async fn status_subresource_is_the_only_way_to_change_workload_status() {
         .await
         .expect("status patch");
     assert_eq!(via_status.status.and_then(|s| s.replicas), Some(5));
+}
+
+#[tokio::test]
+async fn delete_collection_removes_only_the_selected_objects() {
+    let (_sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    for (name, team) in [("a", "x"), ("b", "x"), ("c", "y")] {
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": name, "labels": {"team": team}}}))
+                .expect("cm");
+        cms.create(&PostParams::default(), &cm).await.expect("create");
+    }
+    let deleted = cms
+        .delete_collection(&DeleteParams::default(), &ListParams::default().labels("team=x"))
+        .await
+        .expect("deletecollection");
+    let names: Vec<String> = deleted
+        .left()
+        .map(|l| l.items.iter().map(ResourceExt::name_any).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["a", "b"]);
+    let left: Vec<String> = cms
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .iter()
+        .map(ResourceExt::name_any)
+        .collect();
+    assert_eq!(left, ["c"]);
 }

@@ -29,7 +29,16 @@ pub struct ResourceKind {
 }
 
 /// The verbs every kind supports.
-pub const VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update", "watch"];
+pub const VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
 
 impl ResourceKind {
     /// `apiVersion` of the kind's objects (`v1`, `apps/v1`).

@@ -20,6 +20,7 @@ pub mod journal;
 pub mod kinds;
 pub mod objects;
 pub mod rest;
+pub mod route;
 pub mod server;
 pub mod stats;
 pub mod store;

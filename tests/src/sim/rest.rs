@@ -14,104 +14,18 @@ use super::auth::{Attributes, Decision};
 use super::discovery;
 use super::error::{ApiError, ApiResult};
 use super::patch::{apply_json_patch, apply_merge_patch, apply_strategic_merge_patch};
+pub use super::route::json_response;
+use super::route::{
+    ListBody, SharedItems, Target, bearer, error_response, parse_rv, parse_target, query_map,
+};
 use super::server::SimState;
 use super::stats::RequestKey;
-use super::store::{KindId, ListQuery, WriteContext};
+use super::store::{ListQuery, WriteContext};
 use super::validation;
 use super::watch::{self, Filter, WatchRequest};
 
 /// Largest request body accepted.
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
-
-/// A JSON response.
-pub fn json_response(code: u16, body: &Value, pretty: bool) -> Response {
-    let bytes = if pretty {
-        serde_json::to_vec_pretty(body)
-    } else {
-        serde_json::to_vec(body)
-    }
-    .unwrap_or_default();
-    Response::builder()
-        .status(code)
-        .header("content-type", "application/json")
-        .body(Body::from(bytes))
-        .unwrap_or_default()
-}
-
-fn error_response(e: &ApiError) -> Response {
-    let mut resp = json_response(e.code, &e.status_body(), false);
-    if let Some(secs) = e.retry_after
-        && let Ok(v) = http::HeaderValue::from_str(&secs.to_string())
-    {
-        resp.headers_mut().insert("retry-after", v);
-    }
-    resp
-}
-
-/// What a resource URL names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The kind.
-    pub kind: KindId,
-    /// Namespace from the URL.
-    pub namespace: Option<String>,
-    /// Object name, if the URL names one object.
-    pub name: Option<String>,
-    /// Subresource (`status`).
-    pub subresource: Option<String>,
-    /// Legacy `/watch/` path.
-    pub legacy_watch: bool,
-}
-
-/// Parses `/api/v1/...` and `/apis/{g}/{v}/...` resource paths (`None`: not a resource path).
-pub fn parse_target(state: &SimState, group: &str, version: &str, rest: &[&str]) -> Option<Target> {
-    let (legacy_watch, rest) = match rest.split_first() {
-        Some((&"watch", tail)) => (true, tail),
-        _ => (false, rest),
-    };
-    let find = |plural: &str| {
-        state
-            .kinds
-            .iter()
-            .position(|k| k.group == group && k.version == version && k.plural == plural)
-    };
-    let owned = |s: Option<&&str>| s.map(|s| (*s).to_string());
-    if rest.len() >= 3
-        && rest[0] == "namespaces"
-        && rest.len() <= 5
-        && let Some(kind) = find(rest[2]).filter(|k| state.kinds[*k].namespaced)
-    {
-        return Some(Target {
-            kind,
-            namespace: Some(rest[1].to_string()),
-            name: owned(rest.get(3)),
-            subresource: owned(rest.get(4)),
-            legacy_watch,
-        });
-    }
-    let kind = find(rest.first()?)?;
-    if rest.len() > 3 || (state.kinds[kind].namespaced && rest.len() > 1) {
-        return None;
-    }
-    Some(Target {
-        kind,
-        namespace: None,
-        name: owned(rest.get(1)),
-        subresource: owned(rest.get(2)),
-        legacy_watch,
-    })
-}
-
-fn query_map(uri: &http::Uri) -> HashMap<String, String> {
-    axum::extract::Query::<HashMap<String, String>>::try_from_uri(uri)
-        .map(|q| q.0)
-        .unwrap_or_default()
-}
-
-fn bearer(req: &Request) -> Option<String> {
-    let h = req.headers().get(http::header::AUTHORIZATION)?.to_str().ok()?;
-    Some(h.strip_prefix("Bearer ").unwrap_or(h).trim().to_string())
-}
 
 /// The axum handler for every request.
 pub async fn handle(State(state): State<Arc<SimState>>, req: Request) -> Response {
@@ -275,6 +189,7 @@ impl Call<'_> {
             "update" => self.update(),
             "patch" => self.patch(),
             "delete" => self.delete(),
+            "deletecollection" => return self.delete_collection().unwrap_or_else(|e| error_response(&e)),
             _ => Err(ApiError::new(
                 405,
                 "MethodNotAllowed",
@@ -531,6 +446,27 @@ impl Call<'_> {
         Ok((200, (*patched).clone()))
     }
 
+    fn delete_collection(&self) -> ApiResult<Response> {
+        let filter = self.filter()?;
+        let ctx = self.write_context()?;
+        let mut store = self.state.lock_store()?;
+        let deleted = store.delete_collection(self.target.kind, self.ns(), &*filter, &ctx)?;
+        let rv = store.current_rv();
+        drop(store);
+        let kind = &self.state.kinds[self.target.kind];
+        let body = ListBody {
+            kind: format!("{}List", kind.kind),
+            api_version: kind.api_version(),
+            metadata: json!({ "resourceVersion": rv.to_string() }),
+            items: SharedItems(&deleted),
+        };
+        Ok(json_response(
+            200,
+            &serde_json::to_value(&body).unwrap_or_default(),
+            self.pretty,
+        ))
+    }
+
     fn delete(&self) -> ApiResult<(u16, Value)> {
         let opts: Value = if self.body.is_empty() {
             json!({})
@@ -553,33 +489,7 @@ impl Call<'_> {
     }
 }
 
-#[derive(serde::Serialize)]
-struct ListBody<'a> {
-    kind: String,
-    #[serde(rename = "apiVersion")]
-    api_version: String,
-    metadata: Value,
-    items: SharedItems<'a>,
-}
-
-struct SharedItems<'a>(&'a [Arc<Value>]);
-
-impl serde::Serialize for SharedItems<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|item| &**item))
-    }
-}
-
-fn parse_rv(rv: Option<&String>) -> ApiResult<Option<u64>> {
-    match rv.map(String::as_str) {
-        None | Some("") => Ok(None),
-        Some(s) => s
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("invalid resource version: {s}"))),
-    }
-}
-
+/// `default`), used for seeding.
 /// Creates `obj` as an admin (kind from `apiVersion`/`kind`, namespace from metadata or
 /// `default`), used for seeding.
 pub fn create_object(state: &SimState, obj: Value) -> ApiResult<Arc<Value>> {

@@ -379,6 +379,27 @@ impl Store {
         Ok(self.commit(kind, EventType::Deleted, last, Some(old), "delete", ctx))
     }
 
+    /// Deletes every object of `kind` in scope that `filter` selects (`deletecollection`).
+    pub fn delete_collection(
+        &mut self,
+        kind: KindId,
+        namespace: Option<&str>,
+        filter: &dyn Fn(&Value) -> bool,
+        ctx: &WriteContext,
+    ) -> ApiResult<Vec<Arc<Value>>> {
+        let keys: Vec<ObjectKey> = self.objects[kind]
+            .iter()
+            .filter(|((ns, _), v)| namespace.is_none_or(|want| want == ns) && filter(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut deleted = Vec::with_capacity(keys.len());
+        for (ns, name) in keys {
+            let ns = (!ns.is_empty()).then_some(ns.as_str());
+            deleted.push(self.delete(kind, ns, &name, None, ctx)?);
+        }
+        Ok(deleted)
+    }
+
     fn delete_namespace_contents(&mut self, ns: &str, ctx: &WriteContext) {
         for kind in 0..self.kinds.len() {
             if !self.kinds[kind].namespaced {
