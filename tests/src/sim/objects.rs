@@ -352,6 +352,21 @@ pub fn prepare_update(
         let generation = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
         new["metadata"]["generation"] = json!(generation);
     }
+    if kind.group.is_empty()
+        && matches!(kind.plural, "configmaps" | "secrets")
+        && old["immutable"].as_bool() == Some(true)
+    {
+        for field in ["data", "binaryData", "immutable"] {
+            if old.get(field) != new.get(field) {
+                return Err(ApiError::invalid(
+                    kind,
+                    &name,
+                    field,
+                    "field is immutable when `immutable` is set",
+                ));
+            }
+        }
+    }
     if kind.group == "batch" && kind.plural == "jobs" {
         for field in ["template", "selector"] {
             if old["spec"].get(field) != new["spec"].get(field) {

@@ -112,3 +112,23 @@ proptest! {
         let _ = prepare_create(&kind("configmaps"), Some("ns"), json!({"metadata": {"name": name, "generateName": prefix}}));
     }
 }
+
+#[test]
+fn immutable_configmaps_refuse_data_changes_but_accept_label_changes() {
+    let cm = kind("configmaps");
+    let old = prepare_create(
+        &cm,
+        Some("ns"),
+        json!({"metadata": {"name": "c"}, "data": {"k": "1"}, "immutable": true}),
+    )
+    .unwrap_or_default();
+    let mut changed = old.clone();
+    changed["data"]["k"] = json!("2");
+    assert_eq!(
+        prepare_update(&cm, &old, changed, false).err().map(|e| e.code),
+        Some(422)
+    );
+    let mut relabelled = old.clone();
+    relabelled["metadata"]["labels"] = json!({"a": "b"});
+    assert!(prepare_update(&cm, &old, relabelled, false).is_ok());
+}
