@@ -281,3 +281,69 @@ fn kubectl_delete_waits_for_the_object_to_go_and_get_w_streams_changes() {
             .contains("NotFound")
     );
 }
+
+#[test]
+fn kube_sim_exits_cleanly_on_sigterm() {
+    let mut sim = KubeSim::start(None);
+    let status = Command::new("kill")
+        .args(["-TERM", &sim.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let exit = sim.child.wait().expect("kube-sim exits");
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn kube_sim_serves_tokens_from_role_files_and_can_drop_custom_kinds() {
+    let dir = std::env::temp_dir().join(format!("kube-sim-flags-{}", rand_suffix()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let role = dir.join("role.yaml");
+    std::fs::write(&role, "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: ro}\nrules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  verbs: [list]\n").expect("role");
+    let kubeconfig = dir.join("kubeconfig");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kube-sim"))
+        .args(["--no-custom-kinds", "--token"])
+        .arg(format!("secret=reader={}", role.display()))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("kube-sim starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("first line");
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .expect("address")
+        .to_string();
+    let sim = KubeSim {
+        child,
+        kubeconfig,
+        _dir: TempDir(dir),
+    };
+    // kubectl does not send bearer tokens over plain http, so the token is checked with raw HTTP.
+    let allowed = raw_get(&addr, "/api/v1/namespaces/default/configmaps", "secret");
+    assert!(allowed.starts_with("HTTP/1.1 200"), "{allowed}");
+    let denied = raw_get(&addr, "/api/v1/namespaces/default/secrets", "secret");
+    assert!(
+        denied.starts_with("HTTP/1.1 403") && denied.contains("reader"),
+        "{denied}"
+    );
+    let missing = sim.kubectl_fails(&["get", "rollouts.argoproj.io"]);
+    assert!(missing.contains("rollouts"), "{missing}");
+}
+
+fn raw_get(addr: &str, path: &str, token: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut out = String::new();
+    stream.read_to_string(&mut out).expect("read");
+    out
+}

@@ -67,12 +67,14 @@ async fn main() -> anyhow::Result<()> {
     if let Some(path) = &args.kubeconfig {
         sim.write_kubeconfig(path)?;
     }
+    // Handlers first: a signal sent right after the "listening" line must stop us cleanly.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     let mut out = std::io::stdout();
     writeln!(out, "listening on {}", sim.url())?;
     out.flush()?;
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
+        _ = int.recv() => {}
         _ = term.recv() => {}
     }
     sim.shutdown().await;
