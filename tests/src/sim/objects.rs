@@ -244,6 +244,9 @@ pub fn prepare_create(kind: &ResourceKind, namespace: Option<&str>, mut obj: Val
     if kind.plural == "namespaces" {
         obj["status"] = json!({ "phase": "Active" });
     }
+    if is_secret(kind) && obj.get("type").is_none_or(Value::is_null) {
+        obj["type"] = json!("Opaque");
+    }
     if kind.group == "batch" && kind.plural == "jobs" {
         default_job(&mut obj, &uid);
     }
@@ -276,7 +279,25 @@ fn default_job(obj: &mut Value, uid: &str) {
     obj["spec"]["selector"] = json!({ "matchLabels": { "batch.kubernetes.io/controller-uid": uid } });
 }
 
+fn is_secret(kind: &ResourceKind) -> bool {
+    kind.group.is_empty() && kind.plural == "secrets"
+}
+
 fn validate(kind: &ResourceKind, name: &str, obj: &Value) -> ApiResult<()> {
+    if is_secret(kind)
+        && let Some(data) = obj["data"].as_object()
+    {
+        for (key, value) in data {
+            let decodes = value
+                .as_str()
+                .is_some_and(|v| base64::engine::general_purpose::STANDARD.decode(v).is_ok());
+            if !decodes {
+                return Err(ApiError::bad_request(format!(
+                    "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data in data.{key}"
+                )));
+            }
+        }
+    }
     if kind.has_pod_template_selector() {
         let Some(match_labels) = obj["spec"]["selector"]["matchLabels"].as_object() else {
             return Err(ApiError::invalid(

@@ -132,3 +132,17 @@ fn immutable_configmaps_refuse_data_changes_but_accept_label_changes() {
     relabelled["metadata"]["labels"] = json!({"a": "b"});
     assert!(prepare_update(&cm, &old, relabelled, false).is_ok());
 }
+
+#[test]
+fn secrets_default_to_opaque_and_reject_data_that_is_not_base64() {
+    let secrets = kind("secrets");
+    let created =
+        prepare_create(&secrets, Some("ns"), json!({"metadata": {"name": "s"}})).unwrap_or_default();
+    assert_eq!(created["type"], "Opaque");
+    let bad = prepare_create(
+        &secrets,
+        Some("ns"),
+        json!({"metadata": {"name": "s"}, "data": {"k": "not base64!"}}),
+    );
+    assert_eq!(bad.err().map(|e| e.code), Some(400));
+}
