@@ -7,6 +7,7 @@ use common::{code, deployment, dyn_obj, dynamic, reason, sim};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
+use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
 
@@ -148,8 +149,6 @@ async fn every_verb_works_for_each_resource_family() {
         assert_eq!(code(&api.get("obj").await.expect_err(plural)), 404, "{plural}");
     }
 }
-
-use kube::ResourceExt;
 
 #[tokio::test]
 async fn configmaps_list_across_namespaces_on_the_cluster_wide_path() {
