@@ -46,6 +46,11 @@
 //! workload reconciled once: what changed while the engine was down is found by comparing
 //! recorded digests, so a restart rolls exactly the workloads whose digest differs.
 //!
+//! The index never goes back in time: a PATCH response refreshes it, and a watch event older
+//! than what is indexed (resourceVersions compared as integers, as every API server issues
+//! them) is ignored until the watch catches up, so a lagging event cannot make the engine
+//! write again.
+//!
 //! ## Restart safety and the rule table
 //!
 //! The engine compares, per (workload, source) pair, the source's current digest with the
