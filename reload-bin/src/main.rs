@@ -6,6 +6,12 @@
 )]
 mod alerts;
 mod cli;
+#[allow(
+    dead_code,
+    unused_imports,
+    reason = "started by the controller loop when the engine lands (issue 6)"
+)]
+mod ha;
 #[expect(
     dead_code,
     reason = "served by the controller once the engine lands (issue 6)"
