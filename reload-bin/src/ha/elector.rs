@@ -128,15 +128,13 @@ impl<L: LeaseLock> LeaderElector<L> {
                     },
                 }
             };
-            match renewed {
-                Some(at) => last_renewed = at,
-                None => {
-                    self.leading.send_replace(false);
-                    warn!(lease = %self.lock.describe(), "failed to renew lease before the renew deadline");
-                    info!("no longer leader, shutting down");
-                    return ElectionOutcome::LostLeadership;
-                }
-            }
+            let Some(at) = renewed else {
+                self.leading.send_replace(false);
+                warn!(lease = %self.lock.describe(), "failed to renew lease before the renew deadline");
+                info!("no longer leader, shutting down");
+                return ElectionOutcome::LostLeadership;
+            };
+            last_renewed = at;
         }
     }
 
