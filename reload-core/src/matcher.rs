@@ -1,4 +1,25 @@
 //! Deciding whether a workload must reload for a changed source.
+//!
+//! [`Matcher`] is the trait; [`AnnotationMatcher`] implements every Reloader annotation rule,
+//! configured by [`MatcherConfig`] and [`AnnotationKeys`]. The parsers and the container
+//! choice it uses are public for callers that need the same semantics (indexes, `explain`).
+
+mod annotation;
+mod config;
+mod container;
+mod keys;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+pub use annotation::AnnotationMatcher;
+pub use config::{MatcherConfig, parse_ignored_workload_types};
+pub use container::{ContainerFallback, reloader_container};
+pub use keys::{
+    AnnotationKeys, CONFIGMAPS_EXCLUDE, LAST_RELOADED_FROM, ROLLOUT_STRATEGY, SECRET_PROVIDER_CLASS_AUTO,
+    SECRET_PROVIDER_CLASS_RELOAD, SECRET_PROVIDER_CLASSES_EXCLUDE, SECRETS_EXCLUDE,
+};
+pub use parse::{NamedPatterns, comma_items, parse_go_bool};
 
 use crate::decision::MatchOutcome;
 use crate::source::SourceMeta;

@@ -1,10 +1,14 @@
 //! Sources: the ConfigMaps, Secrets and CSI secret-provider classes whose changes reload workloads.
 
+mod convert;
+
 use std::collections::BTreeMap;
 use std::fmt;
 
 use k8s_openapi::ByteString;
 use serde::{Deserialize, Serialize};
+
+pub use convert::SecretProviderClassPodStatus;
 
 /// The kind of object whose content change can reload a workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

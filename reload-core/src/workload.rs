@@ -2,7 +2,10 @@
 //!
 //! Only what matching and strategies read is kept (identity, annotations, and the parts of the
 //! pod template that reference sources or carry trigger state), so an index of thousands of
-//! workloads stays small.
+//! workloads stays small. Conversions from k8s-openapi objects and JSON: `Workload::try_from`,
+//! [`Workload::from_json`], [`Workload::from_pod_template_spec`].
+
+mod convert;
 
 use std::collections::BTreeMap;
 use std::fmt;

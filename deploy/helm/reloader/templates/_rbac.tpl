@@ -1,0 +1,71 @@
+{{/*
+RBAC rules of the watched scope: what the binary does, nothing more.
+- ConfigMaps/Secrets: list + watch only (sources are never fetched one by one).
+- Namespaces: list + watch, only in global mode with a namespaceSelector.
+- Deployments/DaemonSets/StatefulSets: get (conflict refresh), list, watch, patch (never update).
+- CronJobs: get, list, watch, patch. Reloading a CronJob creates a Job, so `jobs create` stays
+  while CronJobs are reloaded even with ignoreJobs.
+- Jobs: get, list, watch, create, delete (a Job reload deletes and recreates it).
+- Argo Rollouts and CSI SecretProviderClass(PodStatus) only when enabled.
+- Events in both groups: kube-runtime's Recorder writes events.k8s.io/v1, core events are
+  kept for older paths; Events go to the workload's namespace.
+Argument: dict "root" $ "global" bool.
+*/}}
+{{- define "reloader.rules" -}}
+{{- $r := .root.Values.reloader -}}
+- apiGroups: [""]
+  resources:
+  {{- if not $r.ignoreConfigMaps }}
+    - configmaps
+  {{- end }}
+  {{- if not $r.ignoreSecrets }}
+    - secrets
+  {{- end }}
+  verbs: [list, watch]
+{{- if and .global $r.namespaceSelector }}
+- apiGroups: [""]
+  resources: [namespaces]
+  verbs: [list, watch]
+{{- end }}
+- apiGroups: [apps]
+  resources: [deployments, daemonsets, statefulsets]
+  verbs: [get, list, watch, patch]
+{{- if not $r.ignoreCronJobs }}
+- apiGroups: [batch]
+  resources: [cronjobs]
+  verbs: [get, list, watch, patch]
+{{- end }}
+{{- if not $r.ignoreJobs }}
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [get, list, watch, create, delete]
+{{- else if not $r.ignoreCronJobs }}
+- apiGroups: [batch]
+  resources: [jobs]
+  verbs: [create]
+{{- end }}
+{{- if $r.isArgoRollouts }}
+- apiGroups: [argoproj.io]
+  resources: [rollouts]
+  verbs: [get, list, watch, patch]
+{{- end }}
+{{- if $r.enableCSIIntegration }}
+- apiGroups: [secrets-store.csi.x-k8s.io]
+  resources: [secretproviderclasspodstatuses, secretproviderclasses]
+  verbs: [get, list, watch]
+{{- end }}
+- apiGroups: [events.k8s.io]
+  resources: [events]
+  verbs: [create, patch]
+- apiGroups: [""]
+  resources: [events]
+  verbs: [create, patch]
+{{- end -}}
+
+{{/* Labels of RBAC objects. */}}
+{{- define "reloader.rbacLabels" -}}
+{{ include "reloader-labels.chart" . }}
+{{- with .Values.reloader.rbac.labels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
