@@ -14,7 +14,7 @@
 //!
 //! # Deletes and CSI
 //!
-//! A delete records [`DELETE_MARKER`] (Reloader's `hash` for deletes), so replaying the delete
+//! A delete records [`DELETE_MARKER_DIGEST`] (Reloader's `hash` for deletes), so replaying the delete
 //! is a no-op and re-creating the source with any content reloads. Reloader ignores delete
 //! events of `SecretProviderClassPodStatus` objects (§3.3); that filter belongs to the engine,
 //! the strategy plans any delete it is given. For `SecretProviderClass`
@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 pub const LAST_RELOADED_FROM: &str = "reloader.stakater.com/last-reloaded-from";
 
 /// The digest Reloader records for a deleted source: SHA-1 of `__RELOADER_EMPTY_DELETE_MARKER__`.
-pub const DELETE_MARKER: &str = "aae45badef99284e4dae01d6046154ea9d99532f";
+pub const DELETE_MARKER_DIGEST: &str = "aae45badef99284e4dae01d6046154ea9d99532f";
 
 /// The value of [`LAST_RELOADED_FROM`]: Reloader's `ReloadSource`, fields in its order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,7 +160,7 @@ impl ReloadStrategy for AnnotationStrategy {
         "annotations"
     }
 
-    /// Writes `last-reloaded-from` (with [`DELETE_MARKER`] as the hash for a delete) and our
+    /// Writes `last-reloaded-from` (with [`DELETE_MARKER_DIGEST`] as the hash for a delete) and our
     /// trigger state. `None` when that digest is already recorded for the source, or when the
     /// template has no regular container named by the change (Reloader's `NoContainerFound`).
     fn plan(&self, workload: &Workload, change: &Change) -> Option<Plan> {
@@ -173,7 +173,7 @@ impl ReloadStrategy for AnnotationStrategy {
             return None;
         }
         let digest = match change.kind {
-            ChangeKind::Deleted => Digest::new(DELETE_MARKER),
+            ChangeKind::Deleted => Digest::new(DELETE_MARKER_DIGEST),
             ChangeKind::Updated | ChangeKind::Created => change.digest.clone(),
         };
         if self.recorded_digest(workload, &change.source).as_ref() == Some(&digest) {

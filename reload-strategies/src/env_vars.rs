@@ -16,7 +16,7 @@
 //! # Deletes
 //!
 //! A delete of a source with a recorded digest removes the variable from the chosen container
-//! (as Reloader does) and records [`DELETE_MARKER`] for the source in our
+//! (as Reloader does) and records [`DELETE_MARKER_DIGEST`] for the source in our
 //! trigger state, so replaying the delete is a no-op and re-creating the source reloads. Entries
 //! are never removed from our state: a source leaving it could make a shared variable look
 //! attributable again and change what another source records. A delete of a source with no
@@ -41,7 +41,7 @@ use reload_core::{
     Change, ChangeKind, Digest, Edit, NamedSource, Plan, ReloadStrategy, SourceKind, SourceRef, Workload,
 };
 
-use crate::annotations::DELETE_MARKER;
+use crate::annotations::DELETE_MARKER_DIGEST;
 use crate::env_name::env_var_name;
 
 /// Reloader's `env-vars` strategy; see the [module documentation](self).
@@ -240,7 +240,7 @@ impl EnvVarStrategy {
     fn plan_delete(workload: &Workload, change: &Change, index: usize) -> Option<Plan> {
         let source = &change.source;
         let state = trigger::read(&workload.template.annotations);
-        let marker = Digest::new(DELETE_MARKER);
+        let marker = Digest::new(DELETE_MARKER_DIGEST);
         match recorded(workload, &state, source.kind, &source.name) {
             None => return None,
             Some(digest) if digest == marker => return None,

@@ -13,7 +13,7 @@
 //! ([`reload_core::trigger::TRIGGER_ANNOTATION`], `reloader.rs/digests`) where Reloader's own
 //! markers cannot tell sources apart: always for annotations (Reloader keeps only the last
 //! source), and for env vars when a variable cannot be attributed to one source
-//! ([`collisions`]) and on deletes (the [`DELETE_MARKER`]). Both read Reloader's markers as existing state, so replacing Reloader
+//! ([`collisions`]) and on deletes (the [`DELETE_MARKER_DIGEST`]). Both read Reloader's markers as existing state, so replacing Reloader
 //! restarts nothing, and both change only the pod template's annotations and the env of the
 //! chosen container. Each passes the strategy-law checker of `reload-core`'s `testing` feature.
 //!
@@ -30,7 +30,7 @@ pub mod annotations;
 mod env_name;
 pub mod env_vars;
 
-pub use annotations::{AnnotationStrategy, DELETE_MARKER, LAST_RELOADED_FROM, LastReloadedFrom};
+pub use annotations::{AnnotationStrategy, DELETE_MARKER_DIGEST, LAST_RELOADED_FROM, LastReloadedFrom};
 pub use env_name::{convert_to_env_var_name, env_var_name};
 pub use env_vars::{EnvVarCollision, EnvVarStrategy, collisions};
 

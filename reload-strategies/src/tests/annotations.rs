@@ -4,7 +4,7 @@ use reload_core::trigger::TRIGGER_ANNOTATION;
 use reload_core::{Digest, ReloadStrategy, SourceKind, SourceRef, WorkloadKind};
 
 use super::{D1, D2, deleted, update, workload};
-use crate::{AnnotationStrategy, DELETE_MARKER, LAST_RELOADED_FROM, LastReloadedFrom};
+use crate::{AnnotationStrategy, DELETE_MARKER_DIGEST, LAST_RELOADED_FROM, LastReloadedFrom};
 
 fn reloader_annotation(kind: SourceKind, name: &str, hash: &str) -> String {
     LastReloadedFrom {
@@ -80,14 +80,14 @@ fn delete_records_the_delete_marker_once() {
     let mut w = workload(WorkloadKind::Deployment, &["app"]);
     let delete = deleted(update(SourceKind::ConfigMap, "cm", D1, "app"));
     let plan = AnnotationStrategy.plan(&w, &delete).expect("nothing recorded");
-    assert_eq!(plan.digest, Digest::new(DELETE_MARKER));
+    assert_eq!(plan.digest, Digest::new(DELETE_MARKER_DIGEST));
     plan.apply(&mut w);
     let written = w
         .template
         .annotations
         .get(LAST_RELOADED_FROM)
         .and_then(|v| LastReloadedFrom::parse(v));
-    assert_eq!(written.map(|v| v.hash), Some(DELETE_MARKER.to_owned()));
+    assert_eq!(written.map(|v| v.hash), Some(DELETE_MARKER_DIGEST.to_owned()));
     assert_eq!(AnnotationStrategy.plan(&w, &delete), None);
     // Re-created with its old content: a reload.
     assert!(

@@ -4,7 +4,7 @@ use reload_core::trigger::{self, TRIGGER_ANNOTATION};
 use reload_core::{Digest, Edit, NamedSource, ReloadStrategy, SourceKind, SourceRef, WorkloadKind};
 
 use super::{D1, D2, deleted, update, with_configmap_volume, with_env, with_env_from, workload};
-use crate::{DELETE_MARKER, EnvVarCollision, EnvVarStrategy, collisions};
+use crate::{DELETE_MARKER_DIGEST, EnvVarCollision, EnvVarStrategy, collisions};
 
 const VAR: &str = "STAKATER_MY_CONFIG_CONFIGMAP";
 
@@ -72,7 +72,7 @@ fn delete_removes_the_variable_records_the_marker_and_a_second_delete_does_nothi
             },
             Edit::SetTemplateAnnotation {
                 key: TRIGGER_ANNOTATION.into(),
-                value: format!(r#"{{"configmap/my-config":"{DELETE_MARKER}"}}"#),
+                value: format!(r#"{{"configmap/my-config":"{DELETE_MARKER_DIGEST}"}}"#),
             },
         ]
     );

@@ -179,3 +179,11 @@ fn env_var_delete_patch_body_removes_the_entry_and_records_the_marker() {
         }}})
     );
 }
+
+#[test]
+fn delete_marker_digest_is_the_sha1_of_reloaders_marker_string() {
+    assert_eq!(
+        crate::DELETE_MARKER_DIGEST,
+        reload_core::hash::delete_marker_digest().as_str()
+    );
+}
