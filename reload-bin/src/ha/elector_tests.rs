@@ -267,3 +267,63 @@ async fn a_follower_that_shuts_down_writes_nothing() {
     assert_eq!(holder(&store).as_deref(), Some("pod-a"));
     assert!(a.leads());
 }
+
+/// Collects formatted log lines.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn electors_log_reloaders_leadership_lines() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .without_time()
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let store = Arc::new(Mutex::new(Store::default()));
+    let a = start(&store, "pod-a");
+    sleep(Duration::from_secs(1)).await;
+    let b = start(&store, "pod-b");
+    sleep(Duration::from_secs(5)).await;
+    a.shut_down().await;
+    let mut b = b;
+    b.leading
+        .wait_for(|leading| *leading)
+        .await
+        .expect("b's elector runs");
+    b.shut_down().await;
+
+    let text = String::from_utf8(logs.0.lock().expect("log buffer").clone()).expect("UTF-8 logs");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" INFO "))
+        .map(|l| l.rsplit(": ").next().unwrap_or(l))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "still the leader!",
+            "became leader, starting controllers",
+            "new leader is pod-a",
+            "no longer leader, shutting down",
+            "still the leader!",
+            "became leader, starting controllers",
+            "no longer leader, shutting down",
+        ],
+        "{text}"
+    );
+}
