@@ -83,8 +83,8 @@ impl fmt::Display for HashError {
 ///
 /// # Errors
 ///
-/// When a file or the key cannot be read, or any object could not be hashed (after printing
-/// everything else), so the process exits 1.
+/// When the key cannot be read, or any file or object could not be read or hashed (after
+/// printing everything else), so the process exits 1.
 pub fn run(args: &HashArgs) -> anyhow::Result<()> {
     let keyed = args.hash_key_file.as_deref().map(read_hash_key).transpose()?;
     let mut failures = 0usize;
@@ -96,13 +96,19 @@ pub fn run(args: &HashArgs) -> anyhow::Result<()> {
             }
             stdin_read = true;
             let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("cannot read standard input")?;
-            ("<stdin>".to_string(), text)
+            let read = std::io::stdin().read_to_string(&mut text).map(|_| text);
+            ("<stdin>".to_string(), read)
         } else {
-            let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?;
-            (file.clone(), text)
+            (file.clone(), std::fs::read_to_string(file))
+        };
+        // An unreadable file is reported like a bad document: the other files are still hashed.
+        let text = match text {
+            Ok(text) => text,
+            Err(error) => {
+                failures += 1;
+                eprintln!("error: cannot read {label}: {error}");
+                continue;
+            }
         };
         for result in hash_text(&label, &text, keyed.as_ref()) {
             match result {

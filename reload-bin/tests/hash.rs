@@ -114,3 +114,15 @@ fn hash_reports_bad_documents_exits_1_and_still_prints_the_others() {
     );
     assert!(!stderr.contains("hunter2"), "a Secret value leaked: {stderr}");
 }
+
+#[test]
+fn hash_reports_an_unreadable_file_and_still_hashes_the_others() {
+    let out = reloader(&["hash", "-f", "/nonexistent/cm.yaml", "-f", VECTORS], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 11);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: cannot read /nonexistent/cm.yaml"),
+        "{stderr}"
+    );
+}

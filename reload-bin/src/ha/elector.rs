@@ -45,6 +45,7 @@ enum Round {
 /// `new leader is <identity>`, `no longer leader, shutting down`.
 ///
 /// ```no_run
+/// # use reloader::ha::{ElectionConfig, LeaderElector};
 /// # async fn example(client: kube::Client) -> anyhow::Result<()> {
 /// let elector = LeaderElector::new(client, ElectionConfig::new("reloader", "reloader-0"))?;
 /// let mut leading = elector.subscribe();

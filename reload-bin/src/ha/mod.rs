@@ -46,6 +46,8 @@ pub const DEFAULT_RETRY_PERIOD: Duration = Duration::from_secs(2);
 /// Leader election settings; [`ElectionConfig::new`] gives Reloader's defaults.
 ///
 /// ```
+/// # use std::time::Duration;
+/// # use reloader::ha::ElectionConfig;
 /// let config = ElectionConfig::new("reloader", "reloader-7d9f-abc")
 ///     .lease_name("my-lock")
 ///     .retry_period(Duration::from_secs(1));
