@@ -1,1 +1,7 @@
 //! Shared code of the benchmarks and the load harness.
+//!
+//! The criterion micro benchmarks live in `benches/benches/` (`hashing`, `matching`,
+//! `planning`); their inputs come from [`fixtures`]. Run them with
+//! `cargo bench -p reload-benches`; see `BENCHMARKS.md` at the repository root for the figures.
+
+pub mod fixtures;
