@@ -27,6 +27,8 @@ pub mod elector;
 mod elector_tests;
 pub mod lock;
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 
 use std::time::Duration;
