@@ -18,6 +18,7 @@
 //! `mock` exports mockall mocks of the traits.
 
 pub mod decision;
+pub mod engine;
 pub mod error;
 pub mod go_duration;
 pub mod hash;

@@ -1,0 +1,428 @@
+//! [`EngineConfig`]: every knob of the engine, as a builder.
+
+use std::time::Duration;
+
+use crate::matcher::AnnotationKeys;
+use crate::source::SourceKind;
+use crate::workload::WorkloadKind;
+
+/// Which namespaces the engine watches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Namespaces {
+    /// Every namespace, with one cluster-wide watch per kind.
+    All,
+    /// Exactly these namespaces, with one watch per namespace and kind (Reloader's scoped mode).
+    List(Vec<String>),
+}
+
+/// A token-bucket rate: `per_second` tokens refill continuously, at most `burst` are banked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Sustained rate, in tokens per second. Must be positive to ever refill.
+    pub per_second: f64,
+    /// Bucket size: how many operations may happen back to back.
+    pub burst: u32,
+}
+
+impl Rate {
+    /// A rate of `per_second` with a bucket of `burst`.
+    pub fn new(per_second: f64, burst: u32) -> Self {
+        Rate { per_second, burst }
+    }
+}
+
+/// The configuration of the reload engine.
+///
+/// Private fields and consuming setters, so adding an option never breaks callers. The library
+/// never reads environment variables: the binary maps its flags onto this builder.
+///
+/// ```
+/// use std::time::Duration;
+/// use reload_core::engine::{EngineConfig, Namespaces, Rate};
+///
+/// let config = EngineConfig::default()
+///     .namespaces(Namespaces::List(vec!["team-a".into(), "team-b".into()]))
+///     .reload_on_delete(true)
+///     .debounce(Some(Duration::from_secs(5)))
+///     .rollout_rate(Some(Rate::new(1.0, 20)));
+/// assert!(config.is_reload_on_delete());
+/// ```
+///
+/// The defaults of the annotation keys follow Reloader's; with overridden keys, pass the
+/// matcher's keys too: `EngineConfig::default().matcher_keys(matcher_config.keys())`.
+#[derive(Debug, Clone)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent on/off options of a builder, as Reloader's flags"
+)]
+pub struct EngineConfig {
+    namespaces: Namespaces,
+    source_label_selector: Option<String>,
+    excluded_secret_types: Vec<String>,
+    workload_kinds: Vec<WorkloadKind>,
+    watch_configmaps: bool,
+    watch_secrets: bool,
+    reload_on_create: bool,
+    reload_on_delete: bool,
+    baselines: bool,
+    concurrency: usize,
+    write_rate: Rate,
+    debounce: Option<Duration>,
+    rollout_rate: Option<Rate>,
+    namespace_rollout_rate: Option<Rate>,
+    dry_run: bool,
+    field_manager: String,
+    source_page_size: u32,
+    source_annotations: Vec<String>,
+    named_reload_annotations: Vec<String>,
+    max_attempts: u32,
+    revert_fight_limit: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            namespaces: Namespaces::All,
+            source_label_selector: None,
+            excluded_secret_types: vec!["helm.sh/release.v1".to_owned()],
+            workload_kinds: vec![
+                WorkloadKind::Deployment,
+                WorkloadKind::DaemonSet,
+                WorkloadKind::StatefulSet,
+            ],
+            watch_configmaps: true,
+            watch_secrets: true,
+            reload_on_create: false,
+            reload_on_delete: false,
+            baselines: true,
+            concurrency: 8,
+            write_rate: Rate::new(5.0, 10),
+            debounce: None,
+            rollout_rate: None,
+            namespace_rollout_rate: None,
+            dry_run: false,
+            field_manager: "Reloader".to_owned(),
+            source_page_size: 50,
+            source_annotations: vec![
+                "reloader.stakater.com/ignore".to_owned(),
+                "reloader.stakater.com/match".to_owned(),
+            ],
+            named_reload_annotations: vec![
+                "configmap.reloader.stakater.com/reload".to_owned(),
+                "secret.reloader.stakater.com/reload".to_owned(),
+                "secretproviderclass.reloader.stakater.com/reload".to_owned(),
+            ],
+            max_attempts: 5,
+            revert_fight_limit: 3,
+        }
+    }
+}
+
+impl EngineConfig {
+    /// Which namespaces to watch (default: all).
+    #[must_use]
+    pub fn namespaces(mut self, namespaces: Namespaces) -> Self {
+        self.namespaces = namespaces;
+        self
+    }
+
+    /// Server-side label selector for ConfigMaps and Secrets (Reloader's `--resource-label-selector`).
+    #[must_use]
+    pub fn source_label_selector(mut self, selector: Option<String>) -> Self {
+        self.source_label_selector = selector;
+        self
+    }
+
+    /// Secret types excluded server-side with `fieldSelector=type!=...` (default: `helm.sh/release.v1`).
+    #[must_use]
+    pub fn excluded_secret_types(mut self, types: Vec<String>) -> Self {
+        self.excluded_secret_types = types;
+        self
+    }
+
+    /// Workload kinds to watch and reload (default: Deployment, DaemonSet, StatefulSet).
+    #[must_use]
+    pub fn workload_kinds(mut self, kinds: Vec<WorkloadKind>) -> Self {
+        self.workload_kinds = kinds;
+        self
+    }
+
+    /// Whether ConfigMaps are watched (Reloader's `--resources-to-ignore=configmaps` turns it off).
+    #[must_use]
+    pub fn watch_configmaps(mut self, on: bool) -> Self {
+        self.watch_configmaps = on;
+        self
+    }
+
+    /// Whether Secrets are watched (Reloader's `--resources-to-ignore=secrets` turns it off).
+    #[must_use]
+    pub fn watch_secrets(mut self, on: bool) -> Self {
+        self.watch_secrets = on;
+        self
+    }
+
+    /// Roll workloads when a source they use is created (default off, as in Reloader).
+    #[must_use]
+    pub fn reload_on_create(mut self, on: bool) -> Self {
+        self.reload_on_create = on;
+        self
+    }
+
+    /// Roll workloads when a source they use is deleted (default off, as in Reloader).
+    #[must_use]
+    pub fn reload_on_delete(mut self, on: bool) -> Self {
+        self.reload_on_delete = on;
+        self
+    }
+
+    /// Record metadata-only baselines for (workload, source) pairs with no recorded digest
+    /// (default on). Off gives Reloader's exact write footprint, and then a change made while
+    /// the engine was not running is lost, as in Reloader.
+    #[must_use]
+    pub fn baselines(mut self, on: bool) -> Self {
+        self.baselines = on;
+        self
+    }
+
+    /// How many workloads may be written concurrently (default 8; at least 1).
+    #[must_use]
+    pub fn concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Client-side limit on write requests (default 5/s, burst 10, like client-go).
+    #[must_use]
+    pub fn write_rate(mut self, rate: Rate) -> Self {
+        self.write_rate = rate;
+        self
+    }
+
+    /// Per-workload quiet window: triggers within it become one reconcile (default none).
+    #[must_use]
+    pub fn debounce(mut self, window: Option<Duration>) -> Self {
+        self.debounce = window;
+        self
+    }
+
+    /// Cluster-wide limit on rollouts (default none).
+    #[must_use]
+    pub fn rollout_rate(mut self, rate: Option<Rate>) -> Self {
+        self.rollout_rate = rate;
+        self
+    }
+
+    /// Per-namespace limit on rollouts (default none).
+    #[must_use]
+    pub fn namespace_rollout_rate(mut self, rate: Option<Rate>) -> Self {
+        self.namespace_rollout_rate = rate;
+        self
+    }
+
+    /// Decide and report, never write (default off).
+    #[must_use]
+    pub fn dry_run(mut self, on: bool) -> Self {
+        self.dry_run = on;
+        self
+    }
+
+    /// Field manager of every write (default `Reloader`, as upstream).
+    #[must_use]
+    pub fn field_manager(mut self, manager: impl Into<String>) -> Self {
+        self.field_manager = manager.into();
+        self
+    }
+
+    /// Page size of source LISTs (default 50: a page of large Secrets is decoded at once).
+    #[must_use]
+    pub fn source_page_size(mut self, size: u32) -> Self {
+        self.source_page_size = size.max(1);
+        self
+    }
+
+    /// The source annotations the matcher reads (default Reloader's `ignore` and `match`
+    /// keys); every other annotation is dropped in the watch stream.
+    #[must_use]
+    pub fn source_annotations(mut self, keys: Vec<String>) -> Self {
+        self.source_annotations = keys;
+        self
+    }
+
+    /// The workload annotations that name sources without a reference (Reloader's typed
+    /// `reload` keys); workloads carrying one are candidates for every source of their namespace.
+    #[must_use]
+    pub fn named_reload_annotations(mut self, keys: Vec<String>) -> Self {
+        self.named_reload_annotations = keys;
+        self
+    }
+
+    /// Takes the source annotations and named-reload keys from the matcher's keys, so an
+    /// operator's `--*-annotation` overrides reach the watch and the index too.
+    #[must_use]
+    pub fn matcher_keys(self, keys: &AnnotationKeys) -> Self {
+        let named = SourceKind::ALL
+            .iter()
+            .map(|k| keys.reload_for(*k).to_owned())
+            .collect();
+        let source = keys.source_keys().iter().map(|k| (*k).to_owned()).collect();
+        self.named_reload_annotations(named).source_annotations(source)
+    }
+
+    /// Attempts per workload write before giving up (409 and 429/5xx retries; default 5).
+    #[must_use]
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    /// How many times the same digest may be re-applied to the same workload before the
+    /// engine calls it a revert fight and stops (default 3).
+    #[must_use]
+    pub fn revert_fight_limit(mut self, n: u32) -> Self {
+        self.revert_fight_limit = n.max(1);
+        self
+    }
+
+    /// Watched namespaces.
+    pub fn get_namespaces(&self) -> &Namespaces {
+        &self.namespaces
+    }
+
+    /// The source label selector, if any.
+    pub fn get_source_label_selector(&self) -> Option<&str> {
+        self.source_label_selector.as_deref()
+    }
+
+    /// Excluded Secret types.
+    pub fn get_excluded_secret_types(&self) -> &[String] {
+        &self.excluded_secret_types
+    }
+
+    /// The server-side field selector for Secrets (`type!=a,type!=b`), if any type is excluded.
+    pub fn secret_field_selector(&self) -> Option<String> {
+        if self.excluded_secret_types.is_empty() {
+            return None;
+        }
+        let parts: Vec<String> = self
+            .excluded_secret_types
+            .iter()
+            .map(|t| format!("type!={t}"))
+            .collect();
+        Some(parts.join(","))
+    }
+
+    /// Watched workload kinds.
+    pub fn get_workload_kinds(&self) -> &[WorkloadKind] {
+        &self.workload_kinds
+    }
+
+    /// Whether ConfigMaps are watched.
+    pub fn is_watching_configmaps(&self) -> bool {
+        self.watch_configmaps
+    }
+
+    /// Whether Secrets are watched.
+    pub fn is_watching_secrets(&self) -> bool {
+        self.watch_secrets
+    }
+
+    /// Whether creates reload.
+    pub fn is_reload_on_create(&self) -> bool {
+        self.reload_on_create
+    }
+
+    /// Whether deletes reload.
+    pub fn is_reload_on_delete(&self) -> bool {
+        self.reload_on_delete
+    }
+
+    /// Whether baselines are written.
+    pub fn has_baselines(&self) -> bool {
+        self.baselines
+    }
+
+    /// Concurrent workload writes.
+    pub fn get_concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    /// Write rate limit.
+    pub fn get_write_rate(&self) -> Rate {
+        self.write_rate
+    }
+
+    /// Debounce window.
+    pub fn get_debounce(&self) -> Option<Duration> {
+        self.debounce
+    }
+
+    /// Global rollout rate.
+    pub fn get_rollout_rate(&self) -> Option<Rate> {
+        self.rollout_rate
+    }
+
+    /// Per-namespace rollout rate.
+    pub fn get_namespace_rollout_rate(&self) -> Option<Rate> {
+        self.namespace_rollout_rate
+    }
+
+    /// Whether this is a dry run.
+    pub fn is_dry_run(&self) -> bool {
+        self.dry_run
+    }
+
+    /// Field manager.
+    pub fn get_field_manager(&self) -> &str {
+        &self.field_manager
+    }
+
+    /// Source LIST page size.
+    pub fn get_source_page_size(&self) -> u32 {
+        self.source_page_size
+    }
+
+    /// Source annotations kept.
+    pub fn get_source_annotations(&self) -> &[String] {
+        &self.source_annotations
+    }
+
+    /// Named-reload annotation keys.
+    pub fn get_named_reload_annotations(&self) -> &[String] {
+        &self.named_reload_annotations
+    }
+
+    /// Attempts per write.
+    pub fn get_max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// Revert-fight limit.
+    pub fn get_revert_fight_limit(&self) -> u32 {
+        self.revert_fight_limit
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_matchers_default_keys_and_exclude_helm_secrets() {
+        let from_keys = EngineConfig::default().matcher_keys(&AnnotationKeys::default());
+        let defaults = EngineConfig::default();
+        assert_eq!(
+            from_keys.get_named_reload_annotations(),
+            defaults.get_named_reload_annotations()
+        );
+        let mut a = from_keys.get_source_annotations().to_vec();
+        let mut b = defaults.get_source_annotations().to_vec();
+        a.sort();
+        b.sort();
+        assert_eq!(a, b);
+        assert_eq!(
+            defaults.secret_field_selector().as_deref(),
+            Some("type!=helm.sh/release.v1")
+        );
+        assert_eq!(defaults.get_write_rate(), Rate::new(5.0, 10));
+    }
+}

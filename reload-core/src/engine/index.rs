@@ -1,0 +1,276 @@
+//! The workload index: compact [`Workload`]s keyed by [`WorkloadRef`], a reverse index from
+//! each referenced source to the workloads that reference it, and per namespace the workloads
+//! that carry a named `reload` annotation (they can match a source without referencing it).
+//!
+//! A source change finds its candidate workloads here: no GET or LIST per change.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use crate::source::SourceRef;
+use crate::workload::{Workload, WorkloadRef};
+
+/// Annotations dropped from workloads before indexing: large and never read by decisions.
+const DROPPED_ANNOTATIONS: &[&str] = &["kubectl.kubernetes.io/last-applied-configuration"];
+
+/// A workload as the engine indexes it: the decision model plus what writes and the
+/// restart-safety rules need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedWorkload {
+    /// The compact decision model.
+    pub workload: Workload,
+    /// `metadata.uid`.
+    pub uid: Option<String>,
+    /// `metadata.resourceVersion` (sent with writes that rewrite our JSON annotations).
+    pub resource_version: Option<String>,
+    /// `metadata.creationTimestamp` in Unix milliseconds (second precision from the API).
+    pub created_ms: Option<i64>,
+}
+
+impl IndexedWorkload {
+    /// Wraps a model with no server metadata (tests, hand-built workloads).
+    pub fn new(workload: Workload) -> Self {
+        IndexedWorkload {
+            workload,
+            uid: None,
+            resource_version: None,
+            created_ms: None,
+        }
+    }
+
+    /// Sets the resourceVersion.
+    #[must_use]
+    pub fn with_resource_version(mut self, rv: impl Into<String>) -> Self {
+        self.resource_version = Some(rv.into());
+        self
+    }
+
+    /// Sets the creation time (Unix milliseconds).
+    #[must_use]
+    pub fn with_created_ms(mut self, ms: i64) -> Self {
+        self.created_ms = Some(ms);
+        self
+    }
+
+    /// The identity.
+    pub fn id(&self) -> &WorkloadRef {
+        &self.workload.id
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    indexed: IndexedWorkload,
+    watch: usize,
+    references: Vec<SourceRef>,
+    named: bool,
+}
+
+/// The index of every watched workload.
+#[derive(Debug, Default)]
+pub struct WorkloadIndex {
+    named_keys: Vec<String>,
+    entries: HashMap<WorkloadRef, Entry>,
+    by_source: HashMap<SourceRef, BTreeSet<WorkloadRef>>,
+    named_by_namespace: HashMap<String, BTreeSet<WorkloadRef>>,
+    relisting: HashMap<usize, Vec<IndexedWorkload>>,
+    synced: HashSet<usize>,
+}
+
+impl WorkloadIndex {
+    /// An empty index; `named_keys` are the annotations that name sources without a reference.
+    pub fn new(named_keys: Vec<String>) -> Self {
+        WorkloadIndex {
+            named_keys,
+            ..WorkloadIndex::default()
+        }
+    }
+
+    /// A workload by identity.
+    pub fn get(&self, id: &WorkloadRef) -> Option<&IndexedWorkload> {
+        self.entries.get(id).map(|e| &e.indexed)
+    }
+
+    /// How many workloads are indexed.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the index is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every indexed workload identity.
+    pub fn ids(&self) -> Vec<WorkloadRef> {
+        self.entries.keys().cloned().collect()
+    }
+
+    /// Whether the workload carries a named `reload` annotation.
+    pub fn is_named(&self, id: &WorkloadRef) -> bool {
+        self.entries.get(id).is_some_and(|e| e.named)
+    }
+
+    /// The workloads that may react to `source`: those referencing it, and those of its
+    /// namespace with a named `reload` annotation. Sorted, each once.
+    pub fn candidates(&self, source: &SourceRef) -> Vec<WorkloadRef> {
+        let mut found: BTreeSet<WorkloadRef> = self.by_source.get(source).cloned().unwrap_or_default();
+        if let Some(named) = self.named_by_namespace.get(&source.namespace) {
+            found.extend(named.iter().cloned());
+        }
+        found.into_iter().collect()
+    }
+
+    /// Whether the index already holds a newer state of this workload than `indexed` (a watch
+    /// event lagging behind the response of our own PATCH).
+    pub fn has_newer(&self, indexed: &IndexedWorkload) -> bool {
+        self.entries.get(indexed.id()).is_some_and(|e| {
+            is_older(
+                indexed.resource_version.as_deref(),
+                e.indexed.resource_version.as_deref(),
+            )
+        })
+    }
+
+    /// Inserts or replaces a workload seen by watch `watch`. Returns `true` if it is new.
+    pub fn upsert(&mut self, watch: usize, mut indexed: IndexedWorkload) -> bool {
+        for key in DROPPED_ANNOTATIONS {
+            indexed.workload.annotations.remove(*key);
+        }
+        let id = indexed.id().clone();
+        let is_new = self.remove(&id).is_none();
+        let references: Vec<SourceRef> = indexed
+            .workload
+            .template
+            .references()
+            .into_iter()
+            .map(|r| SourceRef::new(r.kind, id.namespace.clone(), r.name))
+            .collect();
+        let named = self.named_keys.iter().any(|key| {
+            indexed.workload.annotations.contains_key(key)
+                || indexed.workload.template.annotations.contains_key(key)
+        });
+        for source in &references {
+            self.by_source
+                .entry(source.clone())
+                .or_default()
+                .insert(id.clone());
+        }
+        if named {
+            self.named_by_namespace
+                .entry(id.namespace.clone())
+                .or_default()
+                .insert(id.clone());
+        }
+        self.entries.insert(
+            id,
+            Entry {
+                indexed,
+                watch,
+                references,
+                named,
+            },
+        );
+        is_new
+    }
+
+    /// Replaces a workload's state with a PATCH response or GET (keeps its watch), unless the
+    /// watch already delivered a newer state (a response must never roll the cache back).
+    /// Returns whether the state was taken.
+    pub fn refresh(&mut self, indexed: IndexedWorkload) -> bool {
+        let Some(entry) = self.entries.get(indexed.id()) else {
+            return false;
+        };
+        if is_older(
+            indexed.resource_version.as_deref(),
+            entry.indexed.resource_version.as_deref(),
+        ) {
+            return false;
+        }
+        let watch = entry.watch;
+        self.upsert(watch, indexed);
+        true
+    }
+
+    /// Removes a workload; returns it if it was indexed.
+    pub fn remove(&mut self, id: &WorkloadRef) -> Option<IndexedWorkload> {
+        let entry = self.entries.remove(id)?;
+        for source in &entry.references {
+            if let Some(set) = self.by_source.get_mut(source) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.by_source.remove(source);
+                }
+            }
+        }
+        if entry.named
+            && let Some(set) = self.named_by_namespace.get_mut(&id.namespace)
+        {
+            set.remove(id);
+            if set.is_empty() {
+                self.named_by_namespace.remove(&id.namespace);
+            }
+        }
+        Some(entry.indexed)
+    }
+
+    /// A (re-)list of watch `watch` begins.
+    pub fn resync_started(&mut self, watch: usize) {
+        self.relisting.insert(watch, Vec::new());
+    }
+
+    /// One workload of the re-list.
+    pub fn resync_item(&mut self, watch: usize, indexed: IndexedWorkload) {
+        self.relisting.entry(watch).or_default().push(indexed);
+    }
+
+    /// The re-list of `watch` is complete: swap its state in. Returns the workloads that are
+    /// new or whose resourceVersion changed (to reconcile), each with whether it is new.
+    pub fn resync_done(&mut self, watch: usize) -> Vec<(WorkloadRef, bool)> {
+        let items = self.relisting.remove(&watch).unwrap_or_default();
+        self.synced.insert(watch);
+        let mut seen = HashSet::new();
+        let mut touched = Vec::new();
+        for indexed in items {
+            let id = indexed.id().clone();
+            seen.insert(id.clone());
+            let unchanged = self.entries.get(&id).is_some_and(|e| {
+                e.indexed.resource_version.is_some() && e.indexed.resource_version == indexed.resource_version
+            });
+            if unchanged {
+                continue;
+            }
+            let is_new = self.upsert(watch, indexed);
+            touched.push((id, is_new));
+        }
+        let gone: Vec<WorkloadRef> = self
+            .entries
+            .iter()
+            .filter(|(id, e)| e.watch == watch && !seen.contains(*id))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in gone {
+            self.remove(&id);
+        }
+        touched
+    }
+
+    /// Whether watch `watch` finished its first list.
+    pub fn is_synced(&self, watch: usize) -> bool {
+        self.synced.contains(&watch)
+    }
+}
+
+/// Whether resourceVersion `a` is older than `b`. resourceVersions are opaque, but every
+/// API server in practice uses etcd revisions (integers); anything else counts as not older.
+pub(crate) fn is_older(a: Option<&str>, b: Option<&str>) -> bool {
+    match (
+        a.and_then(|a| a.parse::<u64>().ok()),
+        b.and_then(|b| b.parse::<u64>().ok()),
+    ) {
+        (Some(a), Some(b)) => a < b,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,352 @@
+//! The kube edge: kube-runtime watchers turned into [`Watcher`]s of reduced records, and the
+//! [`KubeWriter`] that PATCHes workloads. The only file of the engine that calls the API.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::hash::Hasher;
+use crate::watch::{WatchEvent, Watcher};
+use crate::workload::{Workload, WorkloadKind, WorkloadRef};
+
+use super::apply::{WorkloadWriter, WriteError};
+use super::config::{EngineConfig, Namespaces};
+use super::index::IndexedWorkload;
+use super::run::{Engine, SourceWatcher, WorkloadWatcher};
+use super::sources::SourceRecord;
+
+/// A [`Watcher`] over a boxed stream of already converted events.
+pub struct StreamWatcher<T> {
+    stream: BoxStream<'static, crate::Result<WatchEvent<T>>>,
+}
+
+impl<T> StreamWatcher<T> {
+    /// Wraps a stream.
+    pub fn new(stream: BoxStream<'static, crate::Result<WatchEvent<T>>>) -> Self {
+        StreamWatcher { stream }
+    }
+}
+
+#[async_trait]
+impl<T: Send> Watcher<T> for StreamWatcher<T> {
+    async fn next_event(&mut self) -> Option<crate::Result<WatchEvent<T>>> {
+        self.stream.next().await
+    }
+}
+
+/// Maps a kube-runtime event through `reduce`; objects it rejects (no name) are dropped, except
+/// that a dropped `InitApply` must not break the resync bracket (it simply is not listed).
+fn map_event<K, T>(event: Event<K>, reduce: &impl Fn(&K) -> Option<T>) -> Option<WatchEvent<T>> {
+    match event {
+        Event::Apply(o) => reduce(&o).map(WatchEvent::Applied),
+        Event::Delete(o) => reduce(&o).map(WatchEvent::Deleted),
+        Event::Init => Some(WatchEvent::ResyncStarted),
+        Event::InitApply(o) => reduce(&o).map(WatchEvent::ResyncItem),
+        Event::InitDone => Some(WatchEvent::ResyncDone),
+    }
+}
+
+fn watch<K, T>(
+    api: Api<K>,
+    config: watcher::Config,
+    reduce: impl Fn(&K) -> Option<T> + Send + Sync + 'static,
+) -> Box<dyn Watcher<T>>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+    K::DynamicType: Default,
+    T: Send + 'static,
+{
+    let stream = watcher::watcher(api, config)
+        .default_backoff()
+        .filter_map(move |item| {
+            let mapped = match item {
+                Ok(event) => map_event(event, &reduce).map(Ok),
+                Err(error) => Some(Err(crate::Error::ReadObject {
+                    kind: K::kind(&K::DynamicType::default()).into_owned(),
+                    namespace: String::new(),
+                    name: String::new(),
+                    problem: format!("watch failed: {error}"),
+                })),
+            };
+            std::future::ready(mapped)
+        })
+        .boxed();
+    Box::new(StreamWatcher::new(stream))
+}
+
+fn apis<K>(client: &Client, namespaces: &Namespaces) -> Vec<Api<K>>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespaces {
+        Namespaces::All => vec![Api::all(client.clone())],
+        Namespaces::List(list) => list
+            .iter()
+            .map(|ns| Api::namespaced(client.clone(), ns))
+            .collect(),
+    }
+}
+
+/// The source watchers of `config`: ConfigMaps and Secrets, per namespace in list mode, with
+/// the label selector, the Secret type exclusion as a field selector, bounded pages, and every
+/// object reduced to a [`SourceRecord`] in the stream (data never leaves it).
+pub fn source_watchers(
+    client: &Client,
+    config: &EngineConfig,
+    hasher: &Arc<dyn Hasher>,
+) -> Vec<SourceWatcher> {
+    let mut base = watcher::Config::default().page_size(config.get_source_page_size());
+    if let Some(selector) = config.get_source_label_selector() {
+        base = base.labels(selector);
+    }
+    let keep: Arc<[String]> = config.get_source_annotations().into();
+    let mut out = Vec::new();
+    if config.is_watching_configmaps() {
+        for api in apis::<ConfigMap>(client, config.get_namespaces()) {
+            let (hasher, keep) = (hasher.clone(), keep.clone());
+            out.push(watch(api, base.clone(), move |cm: &ConfigMap| {
+                SourceRecord::from_configmap(cm, hasher.as_ref(), &keep)
+            }));
+        }
+    }
+    if config.is_watching_secrets() {
+        let mut secret_config = base.clone();
+        if let Some(fields) = config.secret_field_selector() {
+            secret_config = secret_config.fields(&fields);
+        }
+        for api in apis::<Secret>(client, config.get_namespaces()) {
+            let (hasher, keep) = (hasher.clone(), keep.clone());
+            out.push(watch(api, secret_config.clone(), move |s: &Secret| {
+                SourceRecord::from_secret(s, hasher.as_ref(), &keep)
+            }));
+        }
+    }
+    out
+}
+
+/// The indexed form of a typed workload (core conversion plus server metadata); `None` when the
+/// object cannot be read (no name, namespace or pod template).
+fn indexed<K>(object: &K) -> Option<IndexedWorkload>
+where
+    K: Resource<DynamicType = ()>,
+    for<'a> Workload: TryFrom<&'a K, Error = crate::Error>,
+{
+    let workload = Workload::try_from(object).ok()?;
+    let meta = object.meta();
+    Some(IndexedWorkload {
+        workload,
+        uid: meta.uid.clone(),
+        resource_version: meta.resource_version.clone(),
+        created_ms: meta.creation_timestamp.as_ref().map(|t| t.0.as_millisecond()),
+    })
+}
+
+fn deployment(d: &Deployment) -> Option<IndexedWorkload> {
+    indexed(d)
+}
+
+fn daemonset(d: &DaemonSet) -> Option<IndexedWorkload> {
+    indexed(d)
+}
+
+fn statefulset(s: &StatefulSet) -> Option<IndexedWorkload> {
+    indexed(s)
+}
+
+/// The workload watchers of `config` (Deployment, DaemonSet, StatefulSet; other kinds are not
+/// supported by the engine yet and are ignored).
+pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<WorkloadWatcher> {
+    let mut out = Vec::new();
+    for kind in config.get_workload_kinds() {
+        match kind {
+            WorkloadKind::Deployment => {
+                for api in apis::<Deployment>(client, config.get_namespaces()) {
+                    out.push(watch(api, watcher::Config::default(), deployment));
+                }
+            }
+            WorkloadKind::DaemonSet => {
+                for api in apis::<DaemonSet>(client, config.get_namespaces()) {
+                    out.push(watch(api, watcher::Config::default(), daemonset));
+                }
+            }
+            WorkloadKind::StatefulSet => {
+                for api in apis::<StatefulSet>(client, config.get_namespaces()) {
+                    out.push(watch(api, watcher::Config::default(), statefulset));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Writes Deployments, DaemonSets and StatefulSets with strategic-merge PATCHes.
+pub struct KubeWriter {
+    client: Client,
+    params: PatchParams,
+}
+
+impl KubeWriter {
+    /// A writer using `field_manager` for every PATCH.
+    pub fn new(client: Client, field_manager: &str) -> Self {
+        KubeWriter {
+            client,
+            params: PatchParams {
+                field_manager: Some(field_manager.to_owned()),
+                ..PatchParams::default()
+            },
+        }
+    }
+}
+
+fn write_error(error: kube::Error) -> WriteError {
+    match error {
+        kube::Error::Api(status) => WriteError {
+            code: status.code,
+            retry_after: status
+                .details
+                .as_ref()
+                .filter(|d| d.retry_after_seconds > 0)
+                .map(|d| std::time::Duration::from_secs(u64::from(d.retry_after_seconds))),
+            message: status.message,
+        },
+        other => WriteError::new(0, other.to_string()),
+    }
+}
+
+fn unsupported(id: &WorkloadRef) -> WriteError {
+    WriteError::new(422, format!("the engine cannot write {}", id.kind))
+}
+
+#[async_trait]
+impl WorkloadWriter for KubeWriter {
+    async fn patch(&self, id: &WorkloadRef, body: &Value) -> Result<IndexedWorkload, WriteError> {
+        let patch = Patch::Strategic(body);
+        let (c, ns, name, p) = (
+            self.client.clone(),
+            id.namespace.as_str(),
+            id.name.as_str(),
+            &self.params,
+        );
+        let state = match id.kind {
+            WorkloadKind::Deployment => deployment(
+                &Api::namespaced(c, ns)
+                    .patch(name, p, &patch)
+                    .await
+                    .map_err(write_error)?,
+            ),
+            WorkloadKind::DaemonSet => daemonset(
+                &Api::namespaced(c, ns)
+                    .patch(name, p, &patch)
+                    .await
+                    .map_err(write_error)?,
+            ),
+            WorkloadKind::StatefulSet => statefulset(
+                &Api::namespaced(c, ns)
+                    .patch(name, p, &patch)
+                    .await
+                    .map_err(write_error)?,
+            ),
+            _ => return Err(unsupported(id)),
+        };
+        state.ok_or_else(|| WriteError::new(422, "the server returned a workload without a pod template"))
+    }
+
+    async fn get(&self, id: &WorkloadRef) -> Result<IndexedWorkload, WriteError> {
+        let (c, ns, name) = (self.client.clone(), id.namespace.as_str(), id.name.as_str());
+        let state = match id.kind {
+            WorkloadKind::Deployment => {
+                deployment(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?)
+            }
+            WorkloadKind::DaemonSet => {
+                daemonset(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?)
+            }
+            WorkloadKind::StatefulSet => {
+                statefulset(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?)
+            }
+            _ => return Err(unsupported(id)),
+        };
+        state.ok_or_else(|| WriteError::new(422, "the server returned a workload without a pod template"))
+    }
+}
+
+impl Engine {
+    /// Runs the engine against a Kubernetes API through `client` until `shutdown` resolves:
+    /// builds the watchers of the config and a [`KubeWriter`], then [`Engine::run_with`].
+    ///
+    /// ```no_run
+    /// # async fn demo(client: kube::Client, engine: reload_core::engine::Engine) -> reload_core::Result<()> {
+    /// engine.run(client, async { let _ = tokio::signal::ctrl_c().await; }).await
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Engine::run_with`].
+    pub async fn run(
+        self,
+        client: Client,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> crate::Result<()> {
+        let sources = source_watchers(&client, &self.config, &self.hasher);
+        let workloads = workload_watchers(&client, &self.config);
+        let writer = Arc::new(KubeWriter::new(client, self.config.get_field_manager()));
+        self.run_with(sources, workloads, writer, shutdown).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "reducers take watched objects by reference"
+    )]
+    fn reduce(n: &u32) -> Option<u32> {
+        (*n != 0).then_some(*n * 10)
+    }
+
+    #[test]
+    fn init_events_become_a_resync_bracket_and_objects_are_reduced() {
+        assert_eq!(map_event(Event::Init, &reduce), Some(WatchEvent::ResyncStarted));
+        assert_eq!(
+            map_event(Event::InitApply(1), &reduce),
+            Some(WatchEvent::ResyncItem(10))
+        );
+        assert_eq!(map_event(Event::InitDone, &reduce), Some(WatchEvent::ResyncDone));
+        assert_eq!(map_event(Event::Apply(2), &reduce), Some(WatchEvent::Applied(20)));
+        assert_eq!(
+            map_event(Event::Delete(3), &reduce),
+            Some(WatchEvent::Deleted(30))
+        );
+    }
+
+    #[test]
+    fn objects_the_reducer_rejects_are_dropped() {
+        assert_eq!(map_event(Event::Apply(0), &reduce), None);
+        assert_eq!(map_event(Event::InitApply(0), &reduce), None);
+    }
+
+    #[test]
+    fn api_errors_keep_their_code_and_retry_after() {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "code": 429, "reason": "TooManyRequests", "message": "slow down",
+            "details": { "retryAfterSeconds": 3 }
+        }))
+        .expect("a valid Status");
+        let error = write_error(kube::Error::Api(Box::new(status)));
+        assert_eq!(error.code, 429);
+        assert_eq!(error.retry_after, Some(std::time::Duration::from_secs(3)));
+        assert!(error.is_retryable());
+    }
+}

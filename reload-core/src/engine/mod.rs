@@ -1,0 +1,121 @@
+//! # The reload engine
+//!
+//! Turns ConfigMap/Secret changes into exactly one rollout of every workload that uses them,
+//! restart-safe and with zero API reads per change. Entry point: [`Engine`] ([`Engine::run`]
+//! with a `kube::Client`, or [`Engine::run_with`] with any [`crate::Watcher`]s and a
+//! [`WorkloadWriter`]).
+//!
+//! ## Data flow
+//!
+//! ```text
+//!  ConfigMap/Secret watches                     Deployment/DaemonSet/StatefulSet watches
+//!  (per namespace in list mode; label +         (kube-runtime watcher, default_backoff)
+//!   field selectors, small pages)                          |
+//!          | reduce IN THE STREAM:                         | convert to compact Workload
+//!          | digest + uid + rv + ignore/match              | (last-applied dropped)
+//!          v                                               v
+//!   +--------------+  Created/Updated/Deleted     +------------------+
+//!   | SourceStore  |----------------------------->|  WorkloadIndex   |  candidates(source):
+//!   | (no data)    |  (Unchanged -> reported,      | + reverse index  |  referencing workloads
+//!   +--------------+   nothing else)               | + named-per-ns   |  + named-reload ones
+//!          ^                                       +------------------+
+//!          | level-triggered read                          | Trigger per workload
+//!          |                                               v
+//!   +-------------------------------------------------------------+
+//!   | Queue: one pending trigger per workload (coalesced), optional |
+//!   | debounce window, never the same workload twice at once        |
+//!   +-------------------------------------------------------------+
+//!          | ready (after all initial lists are in: "Synced")
+//!          v
+//!   decide (pure): for each candidate source of the workload
+//!     matcher -> recorded digest (strategy state, else metadata baseline, else memory)
+//!     -> equal: nothing | differs: strategy plan | none: baseline or roll (rule table)
+//!          | rollout rate limit (token buckets, optional)        dry-run: report only
+//!          v
+//!   one strategic-merge PATCH (field manager Reloader, + metadata.resourceVersion when our
+//!   JSON annotations are rewritten) under the write QPS limit, bounded concurrency
+//!          | 2xx: response refreshes the index (no GET)  409: one GET, re-plan
+//!          | 429/5xx: backoff honouring Retry-After      403/404/422: Failed, move on
+//!          v
+//!   Observer: Reloaded / Skipped / Baselined / Failed / MatchProblem / RevertFightDetected
+//! ```
+//!
+//! Re-lists (`Init`/`InitApply`/`InitDone`) are state swaps: the first list of a watch seeds
+//! the stores silently; a later re-list (410 Gone, dropped watch) yields only the differences
+//! the watch missed, as changes. Reconciling starts once every watch has listed, with every
+//! workload reconciled once: what changed while the engine was down is found by comparing
+//! recorded digests, so a restart rolls exactly the workloads whose digest differs.
+//!
+//! ## Restart safety and the rule table
+//!
+//! The engine compares, per (workload, source) pair, the source's current digest with the
+//! digest the workload records. Pairs with no record (never reloaded by anyone) get a
+//! **baseline** in the workload's metadata annotation `reloader.rs/baseline` (a metadata-only
+//! write: no pod restarts), once. [`EngineConfig::baselines`] off gives Reloader's exact write
+//! footprint; then baselines live in memory only and a change made while the engine was not
+//! running is lost, as in Reloader.
+//!
+//! | event | reload-on-create / -delete | recorded digest | action |
+//! |---|---|---|---|
+//! | update (data) | any | equal to new | nothing |
+//! | update (data) | any | differs | roll |
+//! | update (data) | any | none | roll (the engine observed the change) |
+//! | update (labels/annotations only) | any | any | nothing (digest unchanged) |
+//! | create / recreate | any | equal | nothing |
+//! | create / recreate | any | differs (old incarnation) | roll |
+//! | create | off (default) | none | baseline |
+//! | create | on | none | roll |
+//! | delete | off (default) | any | nothing (records kept; a recreate compares) |
+//! | delete | on | any | strategy's delete plan (env var removed / delete-marker hash) |
+//! | startup / re-list | any | differs | roll (once) |
+//! | startup / re-list | any | none | baseline (no roll) |
+//! | workload first seen | any | none, and created no later than a change the engine observed | roll |
+//!
+//! Deviations from Reloader: a create with reload-on-create does not roll a workload that
+//! already records the digest (Reloader's annotations strategy always rolls); a recreate with
+//! different data rolls even without reload-on-create (the workload records the old digest);
+//! changes made while the engine was down are rolled on start (Reloader loses them). The
+//! "created before the change" rule compares the workload's creationTimestamp (second
+//! precision, server clock) with the engine's observation time (engine clock): within the same
+//! second it rolls, so the error is at most one extra rollout of a brand-new workload.
+//!
+//! ## Protection of the API server
+//!
+//! Writes pass a client-side token bucket ([`EngineConfig::write_rate`], default 5/s burst
+//! 10 like client-go) and at most [`EngineConfig::concurrency`] workloads are written at
+//! once. Rollouts can additionally be limited globally and per namespace. Debounce, when set,
+//! holds a workload's first trigger for the window and joins later ones into it (a fixed
+//! window from the first trigger, so a busy source cannot postpone a rollout forever).
+//!
+//! ## Revert fights
+//!
+//! A controller that strips our trigger state from the template makes the recorded digest
+//! disappear, so the engine would re-apply forever. After the same digest was applied
+//! [`EngineConfig::revert_fight_limit`] times to the same workload, the engine stops
+//! re-applying that digest and reports [`EngineEvent::RevertFightDetected`]; a new digest
+//! resets the count.
+
+mod apply;
+pub mod baseline;
+mod config;
+mod decide;
+mod index;
+pub mod kube;
+mod observer;
+mod queue;
+mod rate;
+mod run;
+mod sources;
+
+#[cfg(test)]
+mod fixtures;
+
+pub use apply::{WorkloadWriter, WriteError, WriteOutcome};
+pub use config::{EngineConfig, Namespaces, Rate};
+pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
+pub use index::{IndexedWorkload, WorkloadIndex};
+pub use observer::{EngineEvent, EngineSkip, Observer};
+pub use queue::{Pending, Queue};
+pub use rate::{RolloutLimiter, TokenBucket, WriteLimiter};
+pub use run::{Engine, SourceWatcher, WorkloadWatcher};
+pub use sources::{LastChange, SourceDelta, SourceRecord, SourceStore};

@@ -1,0 +1,135 @@
+//! [`Observer`]: how the engine reports every decision.
+//!
+//! The binary turns these events into Reloader's log lines, `reloader_*` metrics and
+//! Kubernetes Events. Events carry identities and digests only, never a Secret's values.
+
+use crate::decision::{MatchProblem, ReloadReason, SkipReason};
+use crate::hash::Digest;
+use crate::plan::ChangeKind;
+use crate::source::SourceRef;
+use crate::workload::WorkloadRef;
+
+/// Why the engine did not write a workload for a source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EngineSkip {
+    /// The matcher said no.
+    Matcher(SkipReason),
+    /// The workload already records the source's current digest.
+    UpToDate,
+    /// The strategy found nothing to write (e.g. an env var to remove is absent).
+    StrategyNotUpdated,
+    /// The same digest was re-applied too often: another controller keeps reverting it.
+    RevertFight,
+}
+
+/// One decision or notable happening of the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EngineEvent {
+    /// A workload's pod template was written for a source (a rollout). In dry-run mode this
+    /// reports what would have been written.
+    Reloaded {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The source whose change caused it.
+        source: SourceRef,
+        /// The matcher's reason.
+        reason: ReloadReason,
+        /// What happened to the source.
+        change: ChangeKind,
+        /// The digest the workload recorded before, if any.
+        old_digest: Option<Digest>,
+        /// The digest it records now.
+        new_digest: Digest,
+        /// Whether this was a dry run (nothing written).
+        dry_run: bool,
+    },
+    /// A workload was not written for a source.
+    Skipped {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The source.
+        source: SourceRef,
+        /// Why.
+        reason: EngineSkip,
+    },
+    /// A source event changed nothing the digest covers (label- or annotation-only edit).
+    SourceUnchanged {
+        /// The source.
+        source: SourceRef,
+    },
+    /// Metadata-only baselines were recorded for (workload, source) pairs without a record.
+    Baselined {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The sources and the digests recorded.
+        sources: Vec<(SourceRef, Digest)>,
+        /// Whether this was a dry run (nothing written).
+        dry_run: bool,
+    },
+    /// Writing a workload failed for good (after retries, or a non-retryable error).
+    Failed {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The sources the write was for.
+        sources: Vec<SourceRef>,
+        /// Low-cardinality error kind (`conflict`, `forbidden`, `not_found`, `invalid`, ...).
+        kind: &'static str,
+        /// Human-readable cause (from the API server's status message).
+        cause: String,
+    },
+    /// The matcher found a problem with a workload's annotations (e.g. an invalid regex).
+    MatchProblem {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The problem.
+        problem: MatchProblem,
+    },
+    /// Another controller keeps stripping our trigger state: the engine stopped re-applying.
+    RevertFightDetected {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The source.
+        source: SourceRef,
+        /// The digest that keeps being reverted.
+        digest: Digest,
+        /// How often it was applied.
+        attempts: u32,
+    },
+    /// A watch reported an error (it recovers by itself with backoff).
+    WatchError {
+        /// What failed.
+        cause: String,
+    },
+    /// Every watch finished its initial list; the engine now reconciles.
+    Synced,
+}
+
+/// Receives every [`EngineEvent`]. Sync and cheap: do I/O elsewhere (e.g. send on a channel).
+///
+/// Closures `Fn(&EngineEvent)` implement it:
+///
+/// ```
+/// use reload_core::engine::{EngineEvent, Observer};
+///
+/// let log = |event: &EngineEvent| {
+///     if let EngineEvent::Reloaded { workload, source, .. } = event {
+///         println!("{source} rolled {workload}");
+///     }
+/// };
+/// log.observe(&EngineEvent::Synced);
+/// ```
+pub trait Observer: Send + Sync {
+    /// Called once per event, from the engine's task.
+    fn observe(&self, event: &EngineEvent);
+}
+
+impl<F> Observer for F
+where
+    F: Fn(&EngineEvent) + Send + Sync,
+{
+    fn observe(&self, event: &EngineEvent) {
+        self(event);
+    }
+}

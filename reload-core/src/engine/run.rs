@@ -1,0 +1,517 @@
+//! The engine's event loop: one task owns the stores, the index and the queue; decisions are
+//! made there synchronously ([`super::decide`]), writes run as bounded concurrent tasks whose
+//! results come back to the loop.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::stream::{self, BoxStream, StreamExt};
+use serde_json::Value;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::hash::{Digest, Hasher};
+use crate::matcher::Matcher;
+use crate::plan::strategic_merge_patch;
+use crate::source::SourceRef;
+use crate::strategy::ReloadStrategy;
+use crate::watch::{WatchEvent, Watcher};
+use crate::workload::WorkloadRef;
+
+use super::apply::{self, WorkloadWriter, WriteOutcome};
+use super::config::EngineConfig;
+use super::decide::{Decided, Reconcile, Rules, Trigger};
+use super::index::{IndexedWorkload, WorkloadIndex};
+use super::observer::{EngineEvent, Observer};
+use super::queue::{Pending, Queue};
+use super::rate::{RolloutLimiter, WriteLimiter};
+use super::sources::{SourceDelta, SourceRecord, SourceStore};
+
+/// A boxed source watcher.
+pub type SourceWatcher = Box<dyn Watcher<SourceRecord>>;
+/// A boxed workload watcher.
+pub type WorkloadWatcher = Box<dyn Watcher<IndexedWorkload>>;
+
+/// The reload engine. Build it with [`Engine::new`], then [`Engine::run`] (kube) or
+/// [`Engine::run_with`] (any watchers and writer).
+#[doc(alias = "reloader")]
+pub struct Engine {
+    pub(super) config: EngineConfig,
+    pub(super) matcher: Arc<dyn Matcher>,
+    pub(super) strategy: Arc<dyn ReloadStrategy>,
+    pub(super) hasher: Arc<dyn Hasher>,
+    pub(super) observer: Arc<dyn Observer>,
+}
+
+enum Input {
+    Source(usize, Option<crate::Result<WatchEvent<SourceRecord>>>),
+    Workload(usize, Option<crate::Result<WatchEvent<IndexedWorkload>>>),
+}
+
+fn into_stream<T: Send + 'static>(
+    watcher: Box<dyn Watcher<T>>,
+) -> BoxStream<'static, Option<crate::Result<WatchEvent<T>>>> {
+    stream::unfold(Some(watcher), |state| async move {
+        let mut watcher = state?;
+        match watcher.next_event().await {
+            Some(event) => Some((Some(event), Some(watcher))),
+            None => Some((None, None)),
+        }
+    })
+    .boxed()
+}
+
+type Done = (WorkloadRef, Pending, Decided, WriteOutcome);
+
+impl Engine {
+    /// An engine deciding with `matcher`, writing with `strategy`, digesting with `hasher`.
+    /// Events go nowhere until [`Engine::observer`] is set.
+    pub fn new(
+        config: EngineConfig,
+        matcher: Arc<dyn Matcher>,
+        strategy: Arc<dyn ReloadStrategy>,
+        hasher: Arc<dyn Hasher>,
+    ) -> Self {
+        Engine {
+            config,
+            matcher,
+            strategy,
+            hasher,
+            observer: Arc::new(|_: &EngineEvent| {}),
+        }
+    }
+
+    /// Sets the observer that receives every decision.
+    #[must_use]
+    pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
+        self.observer = observer;
+        self
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Runs the engine on the given watchers and writer until `shutdown` resolves or every
+    /// watcher ends. Watch errors are reported to the observer and never end the loop.
+    ///
+    /// # Errors
+    /// None today; the `Result` leaves room for fatal setup errors.
+    pub async fn run_with(
+        self,
+        source_watchers: Vec<SourceWatcher>,
+        workload_watchers: Vec<WorkloadWatcher>,
+        writer: Arc<dyn WorkloadWriter>,
+        shutdown: impl Future<Output = ()>,
+    ) -> crate::Result<()> {
+        let n_sources = source_watchers.len();
+        let n_workloads = workload_watchers.len();
+        let mut inputs: Vec<BoxStream<'static, Input>> = Vec::new();
+        for (i, w) in source_watchers.into_iter().enumerate() {
+            inputs.push(into_stream(w).map(move |e| Input::Source(i, e)).boxed());
+        }
+        for (i, w) in workload_watchers.into_iter().enumerate() {
+            inputs.push(into_stream(w).map(move |e| Input::Workload(i, e)).boxed());
+        }
+        let mut inputs = stream::select_all(inputs);
+        let mut live = n_sources + n_workloads;
+        let mut state = State::new(self, n_sources, n_workloads, writer);
+        let mut shutdown = pin!(shutdown);
+        let mut tasks: JoinSet<Done> = JoinSet::new();
+        loop {
+            state.dispatch(&mut tasks);
+            let deadline = state.queue.next_deadline();
+            tokio::select! {
+                () = &mut shutdown => break,
+                input = inputs.next(), if live > 0 => match input {
+                    Some(Input::Source(i, Some(Ok(event)))) => state.on_source(i, event),
+                    Some(Input::Workload(i, Some(Ok(event)))) => state.on_workload(i, event),
+                    Some(Input::Source(_, Some(Err(e))) | Input::Workload(_, Some(Err(e)))) => {
+                        state.emit(&EngineEvent::WatchError { cause: e.to_string() });
+                    }
+                    Some(Input::Source(_, None) | Input::Workload(_, None)) => live -= 1,
+                    None => live = 0,
+                },
+                Some(done) = tasks.join_next(), if !tasks.is_empty() => match done {
+                    Ok(done) => state.on_done(done),
+                    Err(e) => state.emit(&EngineEvent::WatchError { cause: format!("write task failed: {e}") }),
+                },
+                () = sleep_until(deadline), if deadline.is_some() => {}
+            }
+            if live == 0 && tasks.is_empty() && (state.queue.is_idle() || !state.synced) {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    if let Some(at) = deadline {
+        tokio::time::sleep_until(at).await;
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+struct State {
+    engine: Engine,
+    writer: Arc<dyn WorkloadWriter>,
+    write_limiter: Arc<WriteLimiter>,
+    rollouts: RolloutLimiter,
+    sources: SourceStore,
+    index: WorkloadIndex,
+    queue: Queue,
+    memory: HashMap<WorkloadRef, BTreeMap<SourceRef, Digest>>,
+    fights: HashMap<(WorkloadRef, SourceRef), (Digest, u32)>,
+    n_sources: usize,
+    n_workloads: usize,
+    synced: bool,
+}
+
+impl State {
+    fn new(engine: Engine, n_sources: usize, n_workloads: usize, writer: Arc<dyn WorkloadWriter>) -> Self {
+        let config = &engine.config;
+        State {
+            write_limiter: Arc::new(WriteLimiter::new(config.get_write_rate())),
+            rollouts: RolloutLimiter::new(
+                config.get_rollout_rate(),
+                config.get_namespace_rollout_rate(),
+                Instant::now(),
+            ),
+            index: WorkloadIndex::new(config.get_named_reload_annotations().to_vec()),
+            engine,
+            writer,
+            sources: SourceStore::new(),
+            queue: Queue::new(),
+            memory: HashMap::new(),
+            fights: HashMap::new(),
+            n_sources,
+            n_workloads,
+            synced: false,
+        }
+    }
+
+    fn emit(&self, event: &EngineEvent) {
+        self.engine.observer.observe(event);
+    }
+
+    fn push(&mut self, id: WorkloadRef, trigger: Trigger) {
+        self.queue
+            .push(id, trigger, Instant::now(), self.engine.config.get_debounce());
+    }
+
+    fn check_synced(&mut self) {
+        if self.synced {
+            return;
+        }
+        let sources = (0..self.n_sources).all(|i| self.sources.is_synced(i));
+        let workloads = (0..self.n_workloads).all(|i| self.index.is_synced(i));
+        if sources && workloads {
+            self.synced = true;
+            self.emit(&EngineEvent::Synced);
+        }
+    }
+
+    fn on_source(&mut self, watch: usize, event: WatchEvent<SourceRecord>) {
+        match event {
+            WatchEvent::Applied(record) => {
+                let delta = self.sources.apply(watch, record, now_ms());
+                self.on_delta(delta);
+            }
+            WatchEvent::Deleted(record) => {
+                if let Some(delta) = self.sources.delete(&record.id) {
+                    self.on_delta(delta);
+                }
+            }
+            WatchEvent::ResyncStarted => self.sources.resync_started(watch),
+            WatchEvent::ResyncItem(record) => self.sources.resync_item(watch, record),
+            WatchEvent::ResyncDone => {
+                for delta in self.sources.resync_done(watch, now_ms()) {
+                    self.on_delta(delta);
+                }
+                self.check_synced();
+            }
+        }
+    }
+
+    fn on_delta(&mut self, delta: SourceDelta) {
+        match delta {
+            SourceDelta::Unchanged(source) => self.emit(&EngineEvent::SourceUnchanged { source }),
+            SourceDelta::Created(source) | SourceDelta::Updated(source) => {
+                for id in self.index.candidates(&source) {
+                    let mut trigger = Trigger::default();
+                    trigger.sources.insert(source.clone());
+                    self.push(id, trigger);
+                }
+            }
+            SourceDelta::Deleted(record) => {
+                if !self.engine.config.is_reload_on_delete() {
+                    return;
+                }
+                for id in self.index.candidates(&record.id) {
+                    let mut trigger = Trigger::default();
+                    trigger.deleted.insert(record.id.clone(), record.clone());
+                    self.push(id, trigger);
+                }
+            }
+        }
+    }
+
+    fn on_workload(&mut self, watch: usize, event: WatchEvent<IndexedWorkload>) {
+        match event {
+            WatchEvent::Applied(indexed) => {
+                if self.index.has_newer(&indexed) {
+                    // Our PATCH response is already in; the watch will catch up.
+                    return;
+                }
+                let id = indexed.id().clone();
+                let unchanged = self
+                    .index
+                    .get(&id)
+                    .is_some_and(|old| old.workload == indexed.workload);
+                let is_new = self.index.upsert(watch, indexed);
+                if !unchanged {
+                    self.push(
+                        id,
+                        Trigger {
+                            first_index: is_new,
+                            ..Trigger::default()
+                        },
+                    );
+                }
+            }
+            WatchEvent::Deleted(indexed) => {
+                let id = indexed.id().clone();
+                self.index.remove(&id);
+                self.memory.remove(&id);
+                self.queue.forget(&id);
+                self.fights.retain(|(w, _), _| w != &id);
+            }
+            WatchEvent::ResyncStarted => self.index.resync_started(watch),
+            WatchEvent::ResyncItem(indexed) => self.index.resync_item(watch, indexed),
+            WatchEvent::ResyncDone => {
+                for (id, is_new) in self.index.resync_done(watch) {
+                    self.push(
+                        id,
+                        Trigger {
+                            first_index: is_new,
+                            ..Trigger::default()
+                        },
+                    );
+                }
+                self.check_synced();
+            }
+        }
+    }
+
+    fn dispatch(&mut self, tasks: &mut JoinSet<Done>) {
+        if !self.synced {
+            return;
+        }
+        while self.queue.in_flight() < self.engine.config.get_concurrency() {
+            let Some((id, pending)) = self.queue.pop_ready(Instant::now()) else {
+                return;
+            };
+            self.start(id, pending, tasks);
+        }
+    }
+
+    fn decide(&self, indexed: &IndexedWorkload, trigger: &Trigger) -> Decided {
+        let config = &self.engine.config;
+        let id = indexed.id();
+        let limit = config.get_revert_fight_limit();
+        let blocked = |source: &SourceRef, digest: &Digest| {
+            self.fights
+                .get(&(id.clone(), source.clone()))
+                .is_some_and(|(d, n)| d == digest && *n >= limit)
+        };
+        let reconcile = Reconcile {
+            workload: indexed,
+            sources: &self.sources,
+            matcher: self.engine.matcher.as_ref(),
+            strategy: self.engine.strategy.as_ref(),
+            memory: self.memory.get(id),
+            named: self.index.is_named(id),
+            rules: Rules {
+                baselines: config.has_baselines(),
+                reload_on_create: config.is_reload_on_create(),
+                reload_on_delete: config.is_reload_on_delete(),
+            },
+            now_secs: now_ms() / 1000,
+            blocked: &blocked,
+        };
+        reconcile.decide(trigger)
+    }
+
+    fn start(&mut self, id: WorkloadRef, pending: Pending, tasks: &mut JoinSet<Done>) {
+        let Some(indexed) = self.index.get(&id).cloned() else {
+            self.queue.done(&id);
+            return;
+        };
+        let decided = self.decide(&indexed, &pending.trigger);
+        if !decided.rollouts.is_empty()
+            && let Err(wait) = self.rollouts.acquire(&id.namespace, Instant::now())
+        {
+            self.queue.done(&id);
+            let ready_at = Instant::now() + wait;
+            self.queue.requeue(id, Pending { ready_at, ..pending });
+            return;
+        }
+        for problem in &decided.problems {
+            self.emit(&EngineEvent::MatchProblem {
+                workload: id.clone(),
+                problem: problem.clone(),
+            });
+        }
+        let memory = self.memory.entry(id.clone()).or_default();
+        for (source, digest) in &decided.baselined {
+            memory.insert(source.clone(), digest.clone());
+        }
+        if decided.edits.is_empty() || self.engine.config.is_dry_run() {
+            let dry_run = !decided.edits.is_empty();
+            self.report(&id, &decided, dry_run);
+            self.queue.done(&id);
+            return;
+        }
+        let body = Self::patch_body(&indexed, &decided);
+        let writer = self.writer.clone();
+        let limiter = self.write_limiter.clone();
+        let attempts = self.engine.config.get_max_attempts();
+        tasks.spawn(async move {
+            let outcome = apply::write(writer, limiter, id.clone(), body, attempts).await;
+            (id, pending, decided, outcome)
+        });
+    }
+
+    fn patch_body(indexed: &IndexedWorkload, decided: &Decided) -> Value {
+        let mut body = strategic_merge_patch(&decided.edits, &indexed.workload.id.kind);
+        if decided.guard_version
+            && let (Some(rv), Value::Object(root)) = (&indexed.resource_version, &mut body)
+        {
+            let metadata = root
+                .entry("metadata")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(metadata) = metadata {
+                metadata.insert("resourceVersion".into(), Value::String(rv.clone()));
+            }
+        }
+        body
+    }
+
+    /// Reports a decision that was written (or, with `dry_run`, would have been).
+    fn report(&self, id: &WorkloadRef, decided: &Decided, dry_run: bool) {
+        for rollout in &decided.rollouts {
+            self.emit(&EngineEvent::Reloaded {
+                workload: id.clone(),
+                source: rollout.source.clone(),
+                reason: rollout.reason.clone(),
+                change: rollout.change,
+                old_digest: rollout.old_digest.clone(),
+                new_digest: rollout.new_digest.clone(),
+                dry_run,
+            });
+        }
+        if !decided.baselined.is_empty() && self.engine.config.has_baselines() {
+            self.emit(&EngineEvent::Baselined {
+                workload: id.clone(),
+                sources: decided.baselined.clone(),
+                dry_run,
+            });
+        }
+        for (source, reason) in &decided.skipped {
+            self.emit(&EngineEvent::Skipped {
+                workload: id.clone(),
+                source: source.clone(),
+                reason: reason.clone(),
+            });
+        }
+    }
+
+    fn on_done(&mut self, (id, pending, decided, outcome): Done) {
+        self.queue.done(&id);
+        match outcome {
+            WriteOutcome::Written(state) => {
+                self.index.refresh(state);
+                if self.engine.config.has_baselines()
+                    && let Some(memory) = self.memory.get_mut(&id)
+                {
+                    // Persisted now: the workload's own annotation is the record.
+                    for (source, _) in &decided.baselined {
+                        memory.remove(source);
+                    }
+                    if memory.is_empty() {
+                        self.memory.remove(&id);
+                    }
+                }
+                self.report(&id, &decided, false);
+                self.count_fights(&id, &decided);
+            }
+            WriteOutcome::Conflict(fresh) if pending.attempts + 1 < self.engine.config.get_max_attempts() => {
+                if let Some(fresh) = fresh {
+                    self.index.refresh(fresh);
+                }
+                let retry = Pending {
+                    attempts: pending.attempts + 1,
+                    ready_at: Instant::now(),
+                    ..pending
+                };
+                self.queue.requeue(id, retry);
+            }
+            WriteOutcome::Conflict(_) => self.fail(
+                &id,
+                &decided,
+                "conflict",
+                "conflicts persisted after retries".into(),
+            ),
+            WriteOutcome::Failed(error) => self.fail(&id, &decided, error.kind(), error.message),
+        }
+    }
+
+    fn fail(&self, id: &WorkloadRef, decided: &Decided, kind: &'static str, cause: String) {
+        let mut sources: Vec<SourceRef> = decided.rollouts.iter().map(|r| r.source.clone()).collect();
+        sources.extend(decided.baselined.iter().map(|(s, _)| s.clone()));
+        self.emit(&EngineEvent::Failed {
+            workload: id.clone(),
+            sources,
+            kind,
+            cause,
+        });
+    }
+
+    fn count_fights(&mut self, id: &WorkloadRef, decided: &Decided) {
+        let limit = self.engine.config.get_revert_fight_limit();
+        for rollout in &decided.rollouts {
+            let key = (id.clone(), rollout.source.clone());
+            let entry = self
+                .fights
+                .entry(key)
+                .or_insert_with(|| (rollout.new_digest.clone(), 0));
+            if entry.0 == rollout.new_digest {
+                entry.1 += 1;
+            } else {
+                *entry = (rollout.new_digest.clone(), 1);
+            }
+            if entry.1 == limit {
+                let attempts = entry.1;
+                self.emit(&EngineEvent::RevertFightDetected {
+                    workload: id.clone(),
+                    source: rollout.source.clone(),
+                    digest: rollout.new_digest.clone(),
+                    attempts,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
