@@ -6,6 +6,13 @@
 )]
 mod alerts;
 mod cli;
+#[allow(
+    dead_code,
+    unused_imports,
+    reason = "started by the controller loop when the engine lands (issue 6)"
+)]
+mod ha;
+mod hash_cmd;
 #[expect(
     dead_code,
     reason = "served by the controller once the engine lands (issue 6)"
@@ -40,6 +47,7 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&settings.to_json())?);
             return Ok(());
         }
+        Some(cli::Command::Hash(args)) => return hash_cmd::run(&args),
         Some(cli::Command::Run(run)) => run,
         None => cli.run,
     };

@@ -33,6 +33,20 @@ pub enum Command {
     /// Check the flags and environment and print the effective configuration as JSON, without
     /// contacting the cluster. Exits non-zero with the start-up error on invalid input.
     Config(RunArgs),
+    /// Print the Reloader-compatible digest of ConfigMaps, Secrets and
+    /// SecretProviderClassPodStatus objects from YAML or JSON files (values are never printed).
+    Hash(HashArgs),
+}
+
+/// `reloader hash`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct HashArgs {
+    /// A YAML or JSON file with one or more objects (`-` for standard input); repeatable.
+    #[arg(short = 'f', long = "filename", required = true, action = ArgAction::Append)]
+    pub files: Vec<String>,
+    /// File holding a key: also print the keyed digest (HMAC-SHA-256) the controller records with it.
+    #[arg(long, env = "RELOADER_HASH_KEY_FILE")]
+    pub hash_key_file: Option<std::path::PathBuf>,
 }
 
 /// The controller's flags.

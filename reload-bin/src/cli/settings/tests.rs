@@ -10,6 +10,7 @@ fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
     Ok(match cli.command {
         Some(Command::Run(run) | Command::Config(run)) => run,
         None => cli.run,
+        Some(Command::Hash(_)) => panic!("`hash` has no controller settings"),
     })
 }
 

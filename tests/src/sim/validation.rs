@@ -1,0 +1,176 @@
+//! Request validation that the real server does before storage: `fieldValidation=Strict`
+//! (top-level and metadata fields only) and the per-kind field-selector allowlist.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::error::{ApiError, ApiResult};
+use super::kinds::ResourceKind;
+use super::selector::{FieldSelector, LabelSelector};
+use super::watch::Filter;
+
+const METADATA_FIELDS: &[&str] = &[
+    "name",
+    "generateName",
+    "namespace",
+    "labels",
+    "annotations",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "finalizers",
+    "ownerReferences",
+    "managedFields",
+    "selfLink",
+];
+
+/// Top-level fields a kind declares beyond `apiVersion`, `kind`, `metadata`; `None` when the
+/// simulator does not know the schema (no strict check).
+fn top_level_fields(kind: &ResourceKind) -> Option<&'static [&'static str]> {
+    if kind.custom {
+        return None;
+    }
+    Some(match (kind.group, kind.plural) {
+        ("", "configmaps") => &["data", "binaryData", "immutable"],
+        ("", "secrets") => &["data", "stringData", "type", "immutable"],
+        ("", "serviceaccounts") => &["secrets", "imagePullSecrets", "automountServiceAccountToken"],
+        ("", "events") | ("events.k8s.io", "events") => return None,
+        ("rbac.authorization.k8s.io", "roles") => &["rules"],
+        ("rbac.authorization.k8s.io", "clusterroles") => &["rules", "aggregationRule"],
+        ("rbac.authorization.k8s.io", _) => &["subjects", "roleRef"],
+        _ => &["spec", "status"],
+    })
+}
+
+/// `fieldValidation=Strict`: rejects unknown top-level and metadata fields with the real
+/// server's 400 message.
+pub fn strict(kind: &ResourceKind, obj: &Value) -> ApiResult<()> {
+    let Some(extra) = top_level_fields(kind) else {
+        return Ok(());
+    };
+    let mut unknown = Vec::new();
+    if let Some(o) = obj.as_object() {
+        for k in o.keys() {
+            if !matches!(k.as_str(), "apiVersion" | "kind" | "metadata") && !extra.contains(&k.as_str()) {
+                unknown.push(format!("unknown field \"{k}\""));
+            }
+        }
+    }
+    if let Some(m) = obj["metadata"].as_object() {
+        for k in m.keys().filter(|k| !METADATA_FIELDS.contains(&k.as_str())) {
+            unknown.push(format!("unknown field \"metadata.{k}\""));
+        }
+    }
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "strict decoding error: {}",
+            unknown.join(", ")
+        )))
+    }
+}
+
+/// Field-selector fields a kind supports (`metadata.name`/`metadata.namespace` always).
+fn selectable_fields(kind: &ResourceKind) -> &'static [&'static str] {
+    match (kind.group, kind.plural) {
+        ("", "secrets") => &["type"],
+        ("", "pods") => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "status.phase",
+            "status.podIP",
+        ],
+        ("", "events") => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        ("", "namespaces") => &["status.phase"],
+        _ => &[],
+    }
+}
+
+/// Builds the object filter of a list or watch from its `labelSelector` and `fieldSelector`.
+pub fn filter(kind: &ResourceKind, labels: Option<&String>, fields: Option<&String>) -> ApiResult<Filter> {
+    let labels: LabelSelector = match labels.filter(|s| !s.trim().is_empty()) {
+        Some(s) => s
+            .parse()
+            .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?,
+        None => LabelSelector::everything(),
+    };
+    let fields: FieldSelector = match fields.filter(|s| !s.trim().is_empty()) {
+        Some(s) => {
+            let parsed: FieldSelector = s
+                .parse()
+                .map_err(|e: super::selector::SelectorError| ApiError::bad_request(e.message()))?;
+            let supported: Vec<&str> = ["metadata.name", "metadata.namespace"]
+                .into_iter()
+                .chain(selectable_fields(kind).iter().copied())
+                .collect();
+            parsed
+                .check_supported(&supported)
+                .map_err(|e| ApiError::bad_request(e.message()))?;
+            parsed
+        }
+        None => FieldSelector::everything(),
+    };
+    Ok(Arc::new(move |obj: &Value| {
+        labels.matches_object(obj) && fields.matches(obj)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::kinds::builtin_kinds;
+    use serde_json::json;
+
+    fn kind(plural: &str) -> ResourceKind {
+        builtin_kinds()
+            .into_iter()
+            .find(|k| k.plural == plural)
+            .unwrap_or_else(|| unreachable!())
+    }
+
+    #[test]
+    fn strict_validation_rejects_an_unknown_top_level_field_of_a_configmap() {
+        let err = strict(
+            &kind("configmaps"),
+            &json!({"metadata": {"name": "a"}, "datum": {}}),
+        )
+        .err();
+        assert_eq!(
+            err.map(|e| e.message),
+            Some("strict decoding error: unknown field \"datum\"".to_string())
+        );
+        assert!(
+            strict(
+                &kind("configmaps"),
+                &json!({"metadata": {"name": "a"}, "data": {}})
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn field_selector_on_an_unsupported_field_is_a_bad_request() {
+        let err = filter(&kind("configmaps"), None, Some(&"data.x=1".to_string())).err();
+        assert_eq!(err.map(|e| e.code), Some(400));
+        assert!(filter(&kind("secrets"), None, Some(&"type=Opaque".to_string())).is_ok());
+    }
+}

@@ -1,0 +1,223 @@
+//! Fault injection, from Rust and over the `/_sim/` HTTP endpoints.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{code, reason, sim};
+use futures::StreamExt as _;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchParams};
+use reload_tests::sim::FailureRule;
+use serde_json::json;
+
+fn cm(name: &str) -> ConfigMap {
+    serde_json::from_value(json!({"metadata": {"name": name}})).expect("cm")
+}
+
+#[tokio::test]
+async fn the_next_n_matching_requests_fail_with_the_injected_status() {
+    let (sim, _) = sim().await;
+    // kube retries 429/503/504 by default; turn that off to see each injected failure.
+    let mut config = sim.kube_config();
+    config.default_retry = false;
+    let cms: Api<ConfigMap> = Api::default_namespaced(kube::Client::try_from(config).expect("client"));
+    cms.create(&PostParams::default(), &cm("a"))
+        .await
+        .expect("create");
+    for status in [500, 503, 409] {
+        sim.fail_next(FailureRule::new(status, 2).verb("patch").resource("configmaps"));
+        let patch = Patch::Merge(json!({"data": {"s": status.to_string()}}));
+        for _ in 0..2 {
+            let err = cms
+                .patch("a", &PatchParams::default(), &patch)
+                .await
+                .expect_err("injected");
+            assert_eq!(code(&err), status);
+        }
+        cms.get("a").await.expect("other verbs are unaffected");
+        cms.patch("a", &PatchParams::default(), &patch)
+            .await
+            .expect("the third patch succeeds");
+    }
+}
+
+#[tokio::test]
+async fn kube_default_retry_rides_out_injected_503s() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    cms.create(&PostParams::default(), &cm("a"))
+        .await
+        .expect("create");
+    sim.fail_next(FailureRule::new(503, 2).verb("patch"));
+    cms.patch(
+        "a",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"k": "v"}})),
+    )
+    .await
+    .expect("retried");
+    assert_eq!(
+        sim.stats().count("patch", "configmaps"),
+        3,
+        "two failed attempts and the successful one"
+    );
+}
+
+#[tokio::test]
+async fn too_many_requests_carries_retry_after() {
+    let (sim, _client) = sim().await;
+    sim.fail_next(FailureRule::new(429, 1).verb("list").retry_after(7));
+    let resp = reqwest_like_get(&format!("{}/api/v1/namespaces/default/configmaps", sim.url())).await;
+    assert!(resp.starts_with("HTTP/1.1 429"), "{resp}");
+    assert!(resp.to_ascii_lowercase().contains("retry-after: 7"), "{resp}");
+    assert!(resp.contains("\"reason\":\"TooManyRequests\""), "{resp}");
+}
+
+/// A minimal raw HTTP GET over loopback, to look at headers kube does not expose.
+async fn reqwest_like_get(url: &str) -> String {
+    http_request("GET", url, "").await
+}
+
+async fn http_request(method: &str, url: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let rest = url.strip_prefix("http://").expect("http url");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut out = String::new();
+    stream.read_to_string(&mut out).await.expect("read");
+    out
+}
+
+#[tokio::test]
+async fn added_latency_delays_responses_until_cleared() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    sim.set_latency(Duration::from_millis(200));
+    let started = Instant::now();
+    cms.list(&ListParams::default()).await.expect("list");
+    // A lower bound only: the server sleeps at least the latency before answering.
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    sim.clear_faults();
+    cms.list(&ListParams::default())
+        .await
+        .expect("list after clearing");
+}
+
+#[tokio::test]
+async fn closing_watches_ends_every_open_stream() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    let rv = sim.current_resource_version().to_string();
+    let mut a = cms
+        .watch(&WatchParams::default().disable_bookmarks(), &rv)
+        .await
+        .expect("watch a")
+        .boxed();
+    let mut b = cms
+        .watch(&WatchParams::default().disable_bookmarks(), &rv)
+        .await
+        .expect("watch b")
+        .boxed();
+    common::wait_for("two open watches", || async {
+        (sim.stats().open_watches == 2).then_some(())
+    })
+    .await;
+    sim.close_watches();
+    for s in [&mut a, &mut b] {
+        let end = tokio::time::timeout(Duration::from_secs(10), s.next())
+            .await
+            .expect("stream ends within 10 s");
+        assert!(end.is_none(), "stream ended without further events");
+    }
+}
+
+#[tokio::test]
+async fn admin_endpoints_inject_the_same_faults_over_http() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    let rule = r#"{"verb":"create","resource":"configmaps","count":1,"status":500}"#;
+    let resp = http_request("POST", &format!("{}/_sim/faults/fail", sim.url()), rule).await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let err = cms
+        .create(&PostParams::default(), &cm("a"))
+        .await
+        .expect_err("injected");
+    assert_eq!((code(&err), reason(&err)), (500, "InternalError".to_string()));
+    cms.create(&PostParams::default(), &cm("a"))
+        .await
+        .expect("second create succeeds");
+
+    let old_rv = cms
+        .get("a")
+        .await
+        .expect("get")
+        .metadata
+        .resource_version
+        .expect("rv");
+    cms.create(&PostParams::default(), &cm("b"))
+        .await
+        .expect("create b");
+    http_request("POST", &format!("{}/_sim/faults/compact", sim.url()), "").await;
+    let mut stream = cms
+        .watch(&WatchParams::default(), &old_rv)
+        .await
+        .expect("watch")
+        .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("event")
+        .expect("open")
+        .expect("decodes");
+    assert!(
+        matches!(first, kube::api::WatchEvent::Error(ref s) if s.code == 410),
+        "{first:?}"
+    );
+
+    let resp = http_request(
+        "POST",
+        &format!("{}/_sim/faults/latency", sim.url()),
+        r#"{"millis": 1}"#,
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    http_request("POST", &format!("{}/_sim/faults/clear", sim.url()), "").await;
+    assert_eq!(sim.state().faults.latency(), Duration::ZERO);
+
+    let rv = sim.current_resource_version().to_string();
+    let mut open = cms
+        .watch(&WatchParams::default().disable_bookmarks(), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    http_request("POST", &format!("{}/_sim/faults/close-watches", sim.url()), "").await;
+    let end = tokio::time::timeout(Duration::from_secs(10), open.next())
+        .await
+        .expect("ends within 10 s");
+    assert!(end.is_none());
+}
+
+#[tokio::test]
+async fn restart_over_http_keeps_state_and_port() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    cms.create(&PostParams::default(), &cm("a"))
+        .await
+        .expect("create");
+    let resp = http_request("POST", &format!("{}/_sim/restart?downtime_ms=100", sim.url()), "").await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let fresh: Api<ConfigMap> = Api::default_namespaced(sim.client().expect("client"));
+    let got = common::wait_for("the server back after restart", || {
+        let fresh = fresh.clone();
+        async move { fresh.get("a").await.ok() }
+    })
+    .await;
+    assert_eq!(got.metadata.name.as_deref(), Some("a"));
+}
