@@ -72,11 +72,21 @@ async fn every_path_and_kind_rolls_once(strategy: Strategy) {
                     .as_ref()
                     .map(|s| s.containers[0].env.clone().unwrap_or_default())
                     .unwrap_or_default();
+                let keep = env
+                    .iter()
+                    .find(|e| e.name == "KEEP")
+                    .and_then(|e| e.value.clone());
                 assert_eq!(
-                    env[0].name, "KEEP",
+                    keep.as_deref(),
+                    Some("me"),
                     "untouched env entries survive the strategic merge"
                 );
-                assert_eq!(env[1].name, "X");
+                let x = env
+                    .iter()
+                    .find(|e| e.name == "X")
+                    .and_then(|e| e.value_from.clone());
+                assert!(x.is_some(), "the valueFrom reference survives");
+                assert_eq!(env.len(), 3);
             }
         }
     }

@@ -221,7 +221,12 @@ pub fn auto() -> Value {
     json!({"reloader.stakater.com/auto": "true"})
 }
 
+/// Creates `obj` as an admin would, creating its namespace first if needed.
 pub fn seed(sim: &Simulator, obj: Value) {
+    if let Some(ns) = obj["metadata"]["namespace"].as_str() {
+        // Already existing is fine.
+        let _ = sim.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}));
+    }
     sim.seed(obj).expect("seeded");
 }
 
