@@ -1,5 +1,4 @@
-//! Reloader's `ALERT_ON_RELOAD` sinks (slack, teams, gchat, raw) and the `--webhook-url` mode,
-//! with Reloader's payloads (`reloader-spec.md` §6.6–6.7).
+//! Reloader's `ALERT_ON_RELOAD` sinks (slack, teams, gchat, raw), with Reloader's payloads (`reloader-spec.md` §6.6–6.7).
 //!
 //! Sending never blocks the reload path: messages go through a bounded queue to one background
 //! task; when the queue is full the alert is dropped with a warning (reloads are never held up by
@@ -99,9 +98,6 @@ pub fn accepted(sink: Sink, status: u16) -> bool {
         Sink::Teams | Sink::GChat => status == 200,
     }
 }
-
-/// The `--webhook-url` body Reloader sends for every change.
-pub const WEBHOOK_BODY: &str = r#"{"webhook":"update successful"}"#;
 
 /// Builds the HTTP client: optional proxy, no redirects, bounded timeouts.
 pub fn http_client(proxy: Option<&str>) -> reqwest::Result<reqwest::Client> {

@@ -1,29 +1,15 @@
 //! `reloader`: rolls Kubernetes workloads when the ConfigMaps and Secrets they use change.
 
-#[expect(
-    dead_code,
-    reason = "wired to the engine observer when the engine lands (issue 6)"
-)]
 mod alerts;
 mod cli;
-#[allow(
-    dead_code,
-    unused_imports,
-    reason = "started by the controller loop when the engine lands (issue 6)"
-)]
+mod compose;
+mod controller;
 mod ha;
 mod hash_cmd;
-#[expect(
-    dead_code,
-    reason = "served by the controller once the engine lands (issue 6)"
-)]
 mod http;
 mod logging;
-#[expect(
-    dead_code,
-    reason = "wired to the engine observer when the engine lands (issue 6)"
-)]
 mod metrics;
+mod observe;
 
 use std::process::ExitCode;
 
@@ -57,5 +43,6 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     tracing::info!("Starting Reloader");
-    anyhow::bail!("the controller loop is not wired into the binary yet (issue 6)")
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(controller::run(settings))
 }

@@ -174,6 +174,26 @@ pub struct RunArgs {
     /// File holding a key: digests become HMAC-SHA-256 instead of Reloader's SHA-1 (changes every hash).
     #[arg(long, env = "RELOADER_HASH_KEY_FILE")]
     pub hash_key_file: Option<std::path::PathBuf>,
+    /// HA: name of the Lease (in `POD_NAMESPACE`).
+    #[arg(
+        long,
+        env = "RELOADER_LEADER_ELECTION_LEASE_NAME",
+        default_value = "stakater-reloader-lock"
+    )]
+    pub leader_election_lease_name: String,
+    /// HA: how long a Lease is valid without renewal (Go duration).
+    #[arg(long, env = "RELOADER_LEADER_ELECTION_LEASE_DURATION", default_value = "15s")]
+    pub leader_election_lease_duration: String,
+    /// HA: how long the leader keeps trying to renew before it steps down (Go duration).
+    #[arg(long, env = "RELOADER_LEADER_ELECTION_RENEW_DEADLINE", default_value = "10s")]
+    pub leader_election_renew_deadline: String,
+    /// HA: how often replicas try to acquire or renew (Go duration).
+    #[arg(long, env = "RELOADER_LEADER_ELECTION_RETRY_PERIOD", default_value = "2s")]
+    pub leader_election_retry_period: String,
+    /// HA: release the Lease on shutdown so a standby takes over at once.
+    #[arg(long, env = "RELOADER_LEADER_ELECTION_RELEASE_ON_CANCEL", value_parser = values::parse_go_bool,
+          num_args = 0..=1, require_equals = true, default_value = "true", default_missing_value = "true")]
+    pub leader_election_release_on_cancel: bool,
     /// Record a metadata baseline digest on workloads that have none, so changes made while the
     /// controller is down are not lost. `false` gives Reloader's exact write footprint.
     #[arg(long, env = "RELOADER_BASELINES", value_parser = values::parse_go_bool, num_args = 0..=1,

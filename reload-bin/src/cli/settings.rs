@@ -42,13 +42,23 @@ pub enum StrategyName {
     Annotations,
 }
 
-/// HA identity from `POD_NAME` / `POD_NAMESPACE`.
+/// HA identity from `POD_NAME` / `POD_NAMESPACE`, and the Lease timings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HaIdentity {
     /// This replica's identity.
     pub pod_name: String,
     /// Namespace of the Lease.
     pub pod_namespace: String,
+    /// Lease name.
+    pub lease_name: String,
+    /// Lease validity without renewal.
+    pub lease_duration: Duration,
+    /// How long the leader tries to renew before stepping down.
+    pub renew_deadline: Duration,
+    /// Acquire/renew period.
+    pub retry_period: Duration,
+    /// Release the Lease on shutdown.
+    pub release_on_cancel: bool,
 }
 
 /// Alerting from `ALERT_*` variables.
@@ -125,6 +135,10 @@ pub struct Settings {
     pub metrics_by_namespace: bool,
     /// `ALERT_ON_RELOAD=true` with its sink.
     pub alerts: Option<AlertSettings>,
+    /// Annotation keys, with the operator's `--*-annotation` overrides.
+    pub keys: reload_core::matcher::AnnotationKeys,
+    /// `--hash-key-file`: digests become keyed HMAC-SHA-256.
+    pub hash_key_file: Option<std::path::PathBuf>,
     /// Warnings to log once logging is set up (Reloader's texts where it has them).
     pub warnings: Vec<String>,
 }
@@ -173,6 +187,13 @@ impl Settings {
             "deploymentName": self.deployment_name,
             "metricsByNamespace": self.metrics_by_namespace,
             "alerts": self.alerts.as_ref().map(|a| serde_json::json!({ "sink": a.sink, "webhookUrlSet": !a.webhook_url.is_empty() })),
+            "annotations": {
+                "auto": self.keys.auto(), "configmapAuto": self.keys.configmap_auto(), "secretAuto": self.keys.secret_auto(),
+                "configmapReload": self.keys.configmap_reload(), "secretReload": self.keys.secret_reload(),
+                "search": self.keys.search(), "match": self.keys.search_match(), "ignore": self.keys.ignore(),
+                "pausePeriod": self.keys.pause_period(), "pausedAt": self.keys.paused_at(),
+            },
+            "hashKeyFileSet": self.hash_key_file.is_some(),
             "warnings": self.warnings,
         })
     }
@@ -221,7 +242,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         &mut warnings,
     );
 
-    let ha = resolve_ha(args.enable_ha, env)?;
+    let ha = resolve_ha(args, env)?;
 
     let (log_format, log_level) = resolve_logging(args, &mut warnings);
     let http_addr = parse_listen_addr(&args.http_addr).ok_or_else(|| {
@@ -281,6 +302,8 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         deployment_name: env("RELOADER_DEPLOYMENT_NAME").filter(|v| !v.is_empty()),
         metrics_by_namespace: env("METRICS_COUNT_BY_NAMESPACE").as_deref() == Some("enabled"),
         alerts: alert_settings(env),
+        keys: annotation_keys(args),
+        hash_key_file: args.hash_key_file.clone(),
         warnings,
     })
 }
@@ -316,10 +339,10 @@ fn resolve_scope(
 
 /// `--enable-ha` needs `POD_NAME` and `POD_NAMESPACE` (Reloader's messages).
 fn resolve_ha(
-    enabled: bool,
+    args: &RunArgs,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<HaIdentity>, SettingsError> {
-    if !enabled {
+    if !args.enable_ha {
         return Ok(None);
     }
     let pod_name = env("POD_NAME").filter(|v| !v.is_empty()).ok_or_else(|| {
@@ -328,9 +351,23 @@ fn resolve_ha(
     let pod_namespace = env("POD_NAMESPACE").filter(|v| !v.is_empty()).ok_or_else(|| {
         SettingsError("POD_NAMESPACE not set, cannot run in HA mode without POD_NAMESPACE set".into())
     })?;
+    let duration = |flag: &str, text: &str| {
+        reload_core::go_duration::parse(text).map_err(|e| SettingsError(format!("invalid --{flag}: {e}")))
+    };
     Ok(Some(HaIdentity {
         pod_name,
         pod_namespace,
+        lease_name: args.leader_election_lease_name.clone(),
+        lease_duration: duration(
+            "leader-election-lease-duration",
+            &args.leader_election_lease_duration,
+        )?,
+        renew_deadline: duration(
+            "leader-election-renew-deadline",
+            &args.leader_election_renew_deadline,
+        )?,
+        retry_period: duration("leader-election-retry-period", &args.leader_election_retry_period)?,
+        release_on_cancel: args.leader_election_release_on_cancel,
     }))
 }
 
@@ -357,6 +394,21 @@ fn resolve_logging(args: &RunArgs, warnings: &mut Vec<String>) -> (LogFormat, tr
     };
 
     (format, level)
+}
+
+/// The annotation keys with the operator's overrides.
+fn annotation_keys(args: &RunArgs) -> reload_core::matcher::AnnotationKeys {
+    reload_core::matcher::AnnotationKeys::default()
+        .auto_annotation(&args.auto_annotation)
+        .configmap_auto_annotation(&args.configmap_auto_annotation)
+        .secret_auto_annotation(&args.secret_auto_annotation)
+        .configmap_annotation(&args.configmap_annotation)
+        .secret_annotation(&args.secret_annotation)
+        .auto_search_annotation(&args.auto_search_annotation)
+        .search_match_annotation(&args.search_match_annotation)
+        .ignore_annotation(&args.ignore_annotation)
+        .pause_deployment_annotation(&args.pause_deployment_annotation)
+        .pause_deployment_time_annotation(&args.pause_deployment_time_annotation)
 }
 
 /// `--resources-to-ignore`: Reloader's fatal messages, case-insensitive values.

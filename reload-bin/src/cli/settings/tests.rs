@@ -183,13 +183,22 @@ fn ha_needs_pod_name_and_namespace() {
         "POD_NAMESPACE not set, cannot run in HA mode without POD_NAMESPACE set"
     );
     let s = settings(&["--enable-ha"], &[("POD_NAME", "p"), ("POD_NAMESPACE", "n")]).unwrap();
+    let ha = s.ha.unwrap();
+    assert_eq!((ha.pod_name.as_str(), ha.pod_namespace.as_str()), ("p", "n"));
+    assert_eq!(ha.lease_name, "stakater-reloader-lock");
+    let timings = (ha.lease_duration, ha.renew_deadline, ha.retry_period);
     assert_eq!(
-        s.ha,
-        Some(HaIdentity {
-            pod_name: "p".into(),
-            pod_namespace: "n".into()
-        })
+        timings,
+        (
+            Duration::from_secs(15),
+            Duration::from_secs(10),
+            Duration::from_secs(2)
+        )
     );
+    assert!(ha.release_on_cancel);
+    let env = [("POD_NAME", "p"), ("POD_NAMESPACE", "n")];
+    let e = settings(&["--enable-ha", "--leader-election-retry-period=often"], &env).unwrap_err();
+    assert!(e.0.starts_with("invalid --leader-election-retry-period"), "{e}");
 }
 
 #[test]

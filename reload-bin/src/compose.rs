@@ -1,0 +1,143 @@
+//! Maps validated [`Settings`] onto the library's builders. Pure: no I/O, no decisions of its
+//! own — every behaviour lives in `reload-core` / `reload-strategies`.
+
+use std::sync::Arc;
+
+use reload_core::engine::{EngineConfig, Namespaces, Rate};
+use reload_core::matcher::{AnnotationMatcher, MatcherConfig};
+use reload_core::{ReloadStrategy, WorkloadKind};
+use reload_strategies::{AnnotationStrategy, EnvVarStrategy};
+
+use crate::cli::settings::{Scope, Settings, StrategyName};
+
+/// The matcher configuration of `settings`.
+pub fn matcher_config(settings: &Settings) -> MatcherConfig {
+    let mut ignored = Vec::new();
+    if settings.ignore_jobs {
+        ignored.push(WorkloadKind::Job);
+    }
+    if settings.ignore_cronjobs {
+        ignored.push(WorkloadKind::CronJob);
+    }
+    MatcherConfig::default()
+        .annotation_keys(settings.keys.clone())
+        .auto_reload_all(settings.auto_reload_all)
+        .ignored_workload_kinds(ignored)
+}
+
+/// The matcher of `settings`.
+pub fn matcher(settings: &Settings) -> AnnotationMatcher {
+    AnnotationMatcher::new(matcher_config(settings))
+}
+
+/// The strategy `--reload-strategy` names.
+pub fn strategy(settings: &Settings) -> Arc<dyn ReloadStrategy> {
+    match settings.strategy {
+        StrategyName::EnvVars => Arc::new(EnvVarStrategy),
+        StrategyName::Annotations => Arc::new(AnnotationStrategy),
+    }
+}
+
+/// The engine configuration of `settings`.
+pub fn engine_config(settings: &Settings) -> EngineConfig {
+    let namespaces = match &settings.scope {
+        Scope::Global { .. } => Namespaces::All,
+        Scope::Namespaces(list) => Namespaces::List(list.clone()),
+        Scope::Single(namespace) => Namespaces::List(vec![namespace.clone()]),
+    };
+    EngineConfig::default()
+        .namespaces(namespaces)
+        .source_label_selector(settings.resource_label_selector.clone())
+        .excluded_secret_types(settings.exclude_secret_types.clone())
+        .watch_configmaps(!settings.ignore_configmaps)
+        .watch_secrets(!settings.ignore_secrets)
+        .reload_on_create(settings.reload_on_create)
+        .reload_on_delete(settings.reload_on_delete)
+        .baselines(settings.baselines)
+        .debounce(settings.debounce)
+        .rollout_rate(settings.rollout_rate.map(|per_second| Rate::new(per_second, 1)))
+        .dry_run(settings.dry_run)
+        .field_manager("Reloader")
+        .matcher_keys(&settings.keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, settings::resolve};
+
+    fn settings(args: &[&str], env: &[(&str, &str)]) -> Settings {
+        let cli = Cli::try_parse_from(std::iter::once("reloader").chain(args.iter().copied())).unwrap();
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        resolve(&cli.run, &|k| env.get(k).cloned()).unwrap()
+    }
+
+    #[test]
+    fn scoping_modes_become_engine_namespaces() {
+        assert_eq!(
+            engine_config(&settings(&[], &[])).get_namespaces(),
+            &Namespaces::All
+        );
+        assert_eq!(
+            engine_config(&settings(&["--namespaces=a,b"], &[])).get_namespaces(),
+            &Namespaces::List(vec!["a".into(), "b".into()])
+        );
+        assert_eq!(
+            engine_config(&settings(&[], &[("KUBERNETES_NAMESPACE", "k")])).get_namespaces(),
+            &Namespaces::List(vec!["k".into()])
+        );
+    }
+
+    #[test]
+    fn ignored_resources_and_workload_types_reach_the_library() {
+        let s = settings(
+            &["--resources-to-ignore=secrets", "--ignored-workload-types=jobs"],
+            &[],
+        );
+        let engine = engine_config(&s);
+        assert!(engine.is_watching_configmaps() && !engine.is_watching_secrets());
+        let matcher = matcher_config(&s);
+        assert!(matcher.is_ignored(&WorkloadKind::Job) && !matcher.is_ignored(&WorkloadKind::CronJob));
+    }
+
+    #[test]
+    fn custom_annotation_keys_reach_matcher_and_watch() {
+        let s = settings(
+            &[
+                "--ignore-annotation=corp.io/ignore",
+                "--secret-annotation=corp.io/secrets",
+            ],
+            &[],
+        );
+        assert_eq!(matcher_config(&s).keys().ignore(), "corp.io/ignore");
+        let engine = engine_config(&s);
+        assert!(
+            engine
+                .get_source_annotations()
+                .iter()
+                .any(|k| k == "corp.io/ignore")
+        );
+        assert!(
+            engine
+                .get_named_reload_annotations()
+                .iter()
+                .any(|k| k == "corp.io/secrets")
+        );
+    }
+
+    #[test]
+    fn strategy_flag_picks_the_strategy() {
+        assert_eq!(strategy(&settings(&[], &[])).name(), "env-vars");
+        assert_eq!(
+            strategy(&settings(&["--reload-strategy=annotations"], &[])).name(),
+            "annotations"
+        );
+    }
+}

@@ -1,0 +1,308 @@
+//! What the binary does with each engine event: Reloader's log lines, `reloader_*` metrics,
+//! Kubernetes Events on the workload, alerts. [`effects`] is the pure mapping (tested against
+//! Reloader's exact texts); [`Effector`] carries the effects out.
+//!
+//! Effects carry names and digests only: nothing here can hold a Secret's value.
+
+use std::sync::Arc;
+
+use reload_core::engine::{EngineEvent, EngineSkip, Observer};
+use reload_core::{SourceRef, WorkloadRef};
+use tokio::sync::mpsc;
+use tracing::Level;
+
+use crate::alerts::Alerter;
+use crate::http::Health;
+use crate::metrics::Metrics;
+
+/// A Kubernetes Event to publish on a workload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkloadEvent {
+    /// The workload the Event is about.
+    pub workload: WorkloadRef,
+    /// `Warning` rather than `Normal`.
+    pub warning: bool,
+    /// `Reloaded`, `ReloadFail`, ...
+    pub reason: &'static str,
+    /// The message.
+    pub note: String,
+}
+
+/// One thing to do for an engine event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Write a log line.
+    Log(Level, String),
+    /// Count a workload write (`reloader_reload_executed_total`, ...).
+    CountReload {
+        /// Workload kind label.
+        kind: String,
+        /// Workload namespace.
+        namespace: String,
+        /// Whether the write succeeded.
+        success: bool,
+    },
+    /// Count a skip under Reloader's reason label.
+    CountSkip(&'static str),
+    /// Publish a Kubernetes Event.
+    Event(WorkloadEvent),
+    /// Send a reload alert (when alerts are on).
+    Alert {
+        /// The source.
+        source: SourceRef,
+        /// The workload.
+        workload: WorkloadRef,
+    },
+    /// The caches are synced: `/ready` turns 200.
+    Ready,
+}
+
+/// `'<name>' of type '<TYPE>' in namespace '<ns>'` for a source.
+fn source_phrase(source: &SourceRef) -> String {
+    format!(
+        "'{}' of type '{}' in namespace '{}'",
+        source.name,
+        source.kind.reloader_type(),
+        source.namespace
+    )
+}
+
+/// `'<name>' of type '<Kind>' in namespace '<ns>'` for a workload.
+fn workload_phrase(workload: &WorkloadRef) -> String {
+    format!(
+        "'{}' of type '{}' in namespace '{}'",
+        workload.name, workload.kind, workload.namespace
+    )
+}
+
+/// The effects of one engine event.
+#[must_use]
+pub fn effects(event: &EngineEvent) -> Vec<Effect> {
+    match event {
+        EngineEvent::Reloaded {
+            workload,
+            source,
+            dry_run,
+            ..
+        } => reloaded(workload, source, *dry_run),
+        EngineEvent::Skipped {
+            source,
+            reason: EngineSkip::Matcher(_),
+            ..
+        } => {
+            vec![Effect::Log(
+                Level::DEBUG,
+                format!("No changes detected in {}", source_phrase(source)),
+            )]
+        }
+        EngineEvent::Skipped {
+            reason: EngineSkip::UpToDate | EngineSkip::StrategyNotUpdated,
+            ..
+        } => {
+            vec![Effect::CountSkip("strategy_not_updated")]
+        }
+        EngineEvent::SourceUnchanged { .. } => vec![Effect::CountSkip("no_data_change")],
+        EngineEvent::Baselined {
+            workload,
+            sources,
+            dry_run,
+        } => vec![Effect::Log(
+            Level::DEBUG,
+            format!(
+                "{}Recorded baseline digests on {} for {} source(s)",
+                if *dry_run { "[dry-run] " } else { "" },
+                workload_phrase(workload),
+                sources.len()
+            ),
+        )],
+        EngineEvent::Failed { workload, cause, .. } => failed(workload, cause),
+        EngineEvent::MatchProblem { workload, problem } => warning(
+            workload,
+            "InvalidReloadAnnotation",
+            Level::ERROR,
+            format!(
+                "Skipping invalid reload annotation on {} '{}' in namespace '{}': {problem}",
+                workload.kind, workload.name, workload.namespace
+            ),
+        ),
+        EngineEvent::RevertFightDetected {
+            workload,
+            source,
+            attempts,
+            ..
+        } => warning(
+            workload,
+            "ReloadRevertFight",
+            Level::WARN,
+            format!(
+                "Stopped re-applying the reload for {} on {}: applied {attempts} times and reverted each time by another writer",
+                source_phrase(source),
+                workload_phrase(workload)
+            ),
+        ),
+        EngineEvent::WatchError { cause } => {
+            vec![Effect::Log(
+                Level::WARN,
+                format!("Watch error (retrying): {cause}"),
+            )]
+        }
+        EngineEvent::Synced => {
+            vec![
+                Effect::Log(Level::INFO, "Caches synced, reconciling".to_owned()),
+                Effect::Ready,
+            ]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// A rollout: Reloader's log line, metrics, `Reloaded` Event and alert (dry run: the line only).
+fn reloaded(workload: &WorkloadRef, source: &SourceRef, dry_run: bool) -> Vec<Effect> {
+    if dry_run {
+        return vec![Effect::Log(
+            Level::INFO,
+            format!(
+                "[dry-run] Changes detected in {}; would update {}",
+                source_phrase(source),
+                workload_phrase(workload)
+            ),
+        )];
+    }
+    vec![
+        Effect::Log(
+            Level::INFO,
+            format!(
+                "Changes detected in {}; updated {}",
+                source_phrase(source),
+                workload_phrase(workload)
+            ),
+        ),
+        Effect::CountReload {
+            kind: workload.kind.to_string(),
+            namespace: workload.namespace.clone(),
+            success: true,
+        },
+        Effect::Event(WorkloadEvent {
+            workload: workload.clone(),
+            warning: false,
+            reason: "Reloaded",
+            note: format!(
+                "Changes detected in {}, Updated {}",
+                source_phrase(source),
+                workload_phrase(workload)
+            ),
+        }),
+        Effect::Alert {
+            source: source.clone(),
+            workload: workload.clone(),
+        },
+    ]
+}
+
+/// A failed write: Reloader's error line, the failure counted, a `ReloadFail` Warning.
+fn failed(workload: &WorkloadRef, cause: &str) -> Vec<Effect> {
+    let note = format!(
+        "Update for {} failed with error {cause}",
+        workload_phrase(workload)
+    );
+    let mut effects = vec![Effect::CountReload {
+        kind: workload.kind.to_string(),
+        namespace: workload.namespace.clone(),
+        success: false,
+    }];
+    effects.splice(0..0, warning(workload, "ReloadFail", Level::ERROR, note));
+    effects
+}
+
+/// A log line plus a Warning Event with the same text.
+fn warning(workload: &WorkloadRef, reason: &'static str, level: Level, note: String) -> Vec<Effect> {
+    vec![
+        Effect::Log(level, note.clone()),
+        Effect::Event(WorkloadEvent {
+            workload: workload.clone(),
+            warning: true,
+            reason,
+            note,
+        }),
+    ]
+}
+
+/// Carries out effects: logs, metrics and readiness directly; Events and alerts through
+/// background senders so the engine's task never waits on the network.
+pub struct Effector {
+    metrics: Metrics,
+    health: Arc<Health>,
+    events: Option<mpsc::Sender<WorkloadEvent>>,
+    alerter: Option<Alerter>,
+}
+
+impl Effector {
+    /// An effector; `events` is the queue of the Event publisher, if any.
+    pub fn new(
+        metrics: Metrics,
+        health: Arc<Health>,
+        events: Option<mpsc::Sender<WorkloadEvent>>,
+        alerter: Option<Alerter>,
+    ) -> Self {
+        Effector {
+            metrics,
+            health,
+            events,
+            alerter,
+        }
+    }
+
+    fn apply(&self, effect: Effect) {
+        match effect {
+            Effect::Log(level, message) => log(level, &message),
+            Effect::CountReload {
+                kind,
+                namespace,
+                success,
+            } => {
+                self.metrics.record_reload(&kind, &namespace, success, None);
+            }
+            Effect::CountSkip(reason) => self.metrics.record_skipped(reason),
+            Effect::Event(event) => {
+                if let Some(queue) = &self.events
+                    && queue.try_send(event).is_err()
+                {
+                    tracing::warn!("Event queue full: a Kubernetes Event was dropped");
+                }
+            }
+            Effect::Alert { source, workload } => {
+                if let Some(alerter) = &self.alerter {
+                    alerter.reloaded(
+                        &source.name,
+                        source.kind.reloader_type(),
+                        &source.namespace,
+                        &workload.name,
+                        workload.kind.as_str(),
+                    );
+                }
+            }
+            Effect::Ready => self.health.set_ready(true),
+        }
+    }
+}
+
+impl Observer for Effector {
+    fn observe(&self, event: &EngineEvent) {
+        for effect in effects(event) {
+            self.apply(effect);
+        }
+    }
+}
+
+fn log(level: Level, message: &str) {
+    match level {
+        Level::ERROR => tracing::error!("{message}"),
+        Level::WARN => tracing::warn!("{message}"),
+        Level::INFO => tracing::info!("{message}"),
+        Level::DEBUG => tracing::debug!("{message}"),
+        Level::TRACE => tracing::trace!("{message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests;

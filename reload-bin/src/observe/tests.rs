@@ -1,0 +1,117 @@
+use reload_core::engine::{EngineEvent, EngineSkip};
+use reload_core::{
+    ChangeKind, Digest, ReloadReason, SkipReason, SourceKind, SourceRef, WorkloadKind, WorkloadRef,
+};
+use tracing::Level;
+
+use super::*;
+
+fn secret() -> SourceRef {
+    SourceRef::new(SourceKind::Secret, "A", "hoge-staging")
+}
+
+fn deployment() -> WorkloadRef {
+    WorkloadRef::new(WorkloadKind::Deployment, "A", "hoge-staging")
+}
+
+fn reloaded(dry_run: bool) -> EngineEvent {
+    EngineEvent::Reloaded {
+        workload: deployment(),
+        source: secret(),
+        reason: ReloadReason::AutoAnnotation,
+        change: ChangeKind::Updated,
+        old_digest: None,
+        new_digest: Digest::new("d"),
+        dry_run,
+    }
+}
+
+#[test]
+fn a_reload_logs_reloaders_exact_line_from_the_runbook() {
+    let effects = effects(&reloaded(false));
+    assert_eq!(
+        effects[0],
+        Effect::Log(
+            Level::INFO,
+            "Changes detected in 'hoge-staging' of type 'SECRET' in namespace 'A'; updated 'hoge-staging' of type 'Deployment' in namespace 'A'".into()
+        )
+    );
+}
+
+#[test]
+fn a_reload_counts_publishes_reloaders_event_text_and_alerts() {
+    let effects = effects(&reloaded(false));
+    assert!(effects.contains(&Effect::CountReload {
+        kind: "Deployment".into(),
+        namespace: "A".into(),
+        success: true
+    }));
+    assert!(effects.contains(&Effect::Event(WorkloadEvent {
+        workload: deployment(),
+        warning: false,
+        reason: "Reloaded",
+        note: "Changes detected in 'hoge-staging' of type 'SECRET' in namespace 'A', Updated 'hoge-staging' of type 'Deployment' in namespace 'A'".into(),
+    })));
+    assert!(effects.contains(&Effect::Alert {
+        source: secret(),
+        workload: deployment()
+    }));
+}
+
+#[test]
+fn a_dry_run_reload_only_logs_what_would_happen() {
+    let effects = effects(&reloaded(true));
+    assert_eq!(effects.len(), 1);
+    assert!(
+        matches!(&effects[0], Effect::Log(Level::INFO, text) if text.starts_with("[dry-run] Changes detected in 'hoge-staging'"))
+    );
+}
+
+#[test]
+fn a_failed_write_logs_counts_and_warns_with_reloaders_text() {
+    let effects = effects(&EngineEvent::Failed {
+        workload: deployment(),
+        sources: vec![secret()],
+        kind: "forbidden",
+        cause: "deployments.apps \"hoge-staging\" is forbidden".into(),
+    });
+    let text = "Update for 'hoge-staging' of type 'Deployment' in namespace 'A' failed with error deployments.apps \"hoge-staging\" is forbidden";
+    assert_eq!(effects[0], Effect::Log(Level::ERROR, text.into()));
+    assert!(effects.contains(&Effect::CountReload {
+        kind: "Deployment".into(),
+        namespace: "A".into(),
+        success: false
+    }));
+    assert!(effects.iter().any(
+        |e| matches!(e, Effect::Event(ev) if ev.warning && ev.reason == "ReloadFail" && ev.note == text)
+    ));
+}
+
+#[test]
+fn unmatched_workloads_log_reloaders_debug_line_and_no_metric() {
+    let effects = effects(&EngineEvent::Skipped {
+        workload: deployment(),
+        source: secret(),
+        reason: EngineSkip::Matcher(SkipReason::NotOptedIn),
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::Log(
+            Level::DEBUG,
+            "No changes detected in 'hoge-staging' of type 'SECRET' in namespace 'A'".into()
+        )]
+    );
+}
+
+#[test]
+fn label_only_edits_count_as_no_data_change() {
+    assert_eq!(
+        effects(&EngineEvent::SourceUnchanged { source: secret() }),
+        vec![Effect::CountSkip("no_data_change")]
+    );
+}
+
+#[test]
+fn sync_turns_readiness_on() {
+    assert!(effects(&EngineEvent::Synced).contains(&Effect::Ready));
+}
