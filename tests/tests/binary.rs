@@ -13,6 +13,8 @@ use binary_support::{
     env_var, eventually, http_get, is_logrus_time, namespace, patch_configmap, reloader_writes, set_value,
     template, wait_baseline, wait_env,
 };
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
 use reload_tests::sim::Simulator;
 use serde_json::{Value, json};
 
@@ -366,6 +368,7 @@ async fn with_ha_only_the_leader_writes_and_a_standby_takes_over_a_killed_leader
     assert_eq!(one.count(&changes_detected("a", "web", "web")), 1);
     assert_eq!(two.count("Changes detected"), 0, "{}", two.output());
     assert_eq!(two.count("became leader"), 0);
+    assert_eq!(lease_holder(&sim).await.as_deref(), Some("one"));
 
     one.sigkill();
     let since = sim.current_resource_version();
@@ -380,7 +383,20 @@ async fn with_ha_only_the_leader_writes_and_a_standby_takes_over_a_killed_leader
         "{}",
         two.output()
     );
+    assert_eq!(lease_holder(&sim).await.as_deref(), Some("two"));
     two.stop().await;
+    // SIGTERM releases the Lease so a standby need not wait for it to expire.
+    assert_eq!(lease_holder(&sim).await.filter(|h| !h.is_empty()), None);
+}
+
+/// The holder of Reloader's Lease `reloader/stakater-reloader-lock`.
+async fn lease_holder(sim: &Simulator) -> Option<String> {
+    Api::<Lease>::namespaced(sim.client().expect("client"), "reloader")
+        .get("stakater-reloader-lock")
+        .await
+        .expect("lease read")
+        .spec?
+        .holder_identity
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

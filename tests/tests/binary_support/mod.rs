@@ -52,7 +52,7 @@ where
 
 /// How to start one `reloader` process.
 pub struct Launch {
-    kubeconfig: PathBuf,
+    kubeconfig: Arc<TempFile>,
     args: Vec<String>,
     env: Vec<(String, String)>,
 }
@@ -65,10 +65,10 @@ impl Launch {
         Launch::with_kubeconfig(kubeconfig)
     }
 
-    /// `reloader` with the given kubeconfig file.
+    /// `reloader` with the given kubeconfig file (removed when the launch and its processes are dropped).
     pub fn with_kubeconfig(kubeconfig: PathBuf) -> Self {
         Launch {
-            kubeconfig,
+            kubeconfig: Arc::new(TempFile(kubeconfig)),
             args: vec!["--http-addr=127.0.0.1:0".to_owned()],
             env: Vec::new(),
         }
@@ -95,7 +95,7 @@ impl Launch {
         command
             .args(&self.args)
             .env_clear()
-            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECONFIG", &self.kubeconfig.0)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -109,10 +109,20 @@ impl Launch {
         let readers = vec![collect(stdout, lines.clone()), collect(stderr, lines.clone())];
         Reloader {
             child,
+            _kubeconfig: self.kubeconfig.clone(),
             lines,
             readers,
             exit: None,
         }
+    }
+}
+
+/// A file removed when the last holder drops it.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -132,6 +142,7 @@ fn collect(
 /// A running `reloader`; killed when dropped.
 pub struct Reloader {
     child: Child,
+    _kubeconfig: Arc<TempFile>,
     lines: Arc<Mutex<Vec<String>>>,
     readers: Vec<std::thread::JoinHandle<()>>,
     exit: Option<ExitStatus>,
