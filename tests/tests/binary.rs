@@ -327,17 +327,33 @@ async fn sigterm_during_a_burst_exits_cleanly_and_the_next_start_completes_the_b
         first.output()
     );
 
-    // Every workload records a digest of one of the versions (no half-applied state).
-    let versions: Vec<_> = ["v2", "v3"].map(digest_of_value).into();
+    // Every workload records a digest of one of the versions (no half-applied state); those
+    // already at the latest one are left alone by the next start, the others roll exactly once.
+    let latest = digest_of_value("v3");
+    let versions = [digest_of_value("v2"), latest.clone()];
+    let mut done = Vec::new();
     for i in 0..APPS {
         let name = format!("app-{i}");
         if let Some(value) = env_value(&sim, "burst", &name, &env_var(&name)).await {
             assert!(versions.contains(&value), "{name} records {value}");
+            done.push(value == latest);
+        } else {
+            done.push(false);
         }
     }
+    let since = sim.current_resource_version();
     let second = launch.start();
     for i in 0..APPS {
         wait_env(&sim, "burst", &format!("app-{i}"), "v3").await;
+    }
+    barrier(&sim, "a", "barrier", "b1").await;
+    for (i, done) in done.iter().enumerate() {
+        let writes = deployment_writes(&sim, since, "burst", &format!("app-{i}"));
+        assert_eq!(
+            writes.len(),
+            usize::from(!done),
+            "app-{i} (done before: {done}): {writes:#?}"
+        );
     }
     second.stop().await;
 }
