@@ -14,7 +14,9 @@ use binary_support::{
     template, wait_baseline, wait_env,
 };
 use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
+use kube::api::{Patch, PatchParams};
 use reload_tests::sim::Simulator;
 use serde_json::{Value, json};
 
@@ -183,6 +185,52 @@ async fn kubernetes_namespace_variable_watches_only_that_namespace() {
 
     assert_eq!(deployment_writes(&sim, 0, "b", "web"), Vec::new());
     assert_eq!(reloader.count("namespace 'b'"), 0, "{}", reloader.output());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: --namespaces-to-ignore is resolved into Settings but never reaches the engine (compose::engine_config maps Scope::Global to Namespaces::All; EngineConfig has no namespace filter)"]
+async fn namespaces_to_ignore_leaves_those_namespaces_untouched() {
+    let sim = cluster().await;
+    app(&sim, "b", "web", "v1");
+    let reloader = Launch::new(&sim).arg("--namespaces-to-ignore=b").start();
+    reloader.wait_synced().await;
+    set_value(&sim, "b", "web", "v2").await;
+    barrier(&sim, "a", "barrier", "b1").await;
+
+    assert_eq!(deployment_writes(&sim, 0, "b", "web"), Vec::new());
+    assert_eq!(reloader.count("namespace 'b'"), 0, "{}", reloader.output());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "bug: --namespace-selector is resolved into Settings but never reaches the engine (compose::engine_config maps Scope::Global to Namespaces::All; EngineConfig has no namespace selector)"]
+async fn namespace_selector_follows_namespace_labels_without_a_restart() {
+    let sim = Simulator::start().await.expect("simulator starts");
+    namespace(&sim, "a", json!({"team": "x"}));
+    app(&sim, "a", "barrier", "b0");
+    app(&sim, "b", "web", "v1");
+    let reloader = Launch::new(&sim).arg("--namespace-selector=team=x").start();
+    reloader.wait_synced().await;
+    set_value(&sim, "b", "web", "v2").await;
+    barrier(&sim, "a", "barrier", "b1").await;
+    assert_eq!(
+        deployment_writes(&sim, 0, "b", "web"),
+        Vec::new(),
+        "b is outside the selector"
+    );
+
+    Api::<Namespace>::all(sim.client().expect("client"))
+        .patch(
+            "b",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"team": "x"}}})),
+        )
+        .await
+        .expect("namespace labelled");
+    // Once b is in scope its workload gets its baseline; a later change rolls it.
+    wait_baseline(&sim, "b", "web", "web").await;
+    set_value(&sim, "b", "web", "v3").await;
+    wait_env(&sim, "b", "web", "v3").await;
+    reloader.wait_line(&changes_detected("b", "web", "web")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
