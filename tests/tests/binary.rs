@@ -473,6 +473,6 @@ async fn a_kubeconfig_naming_a_closed_port_exits_non_zero_naming_the_server() {
     let mut reloader = Launch::with_kubeconfig(kubeconfig).start();
     let status = reloader.wait_exit().await;
     assert!(!status.success(), "{}", reloader.output());
-    let output = reloader.output();
-    assert!(output.contains(&url), "stderr names {url}: {output}");
+    let stderr = reloader.stderr().join("\n");
+    assert!(stderr.contains(&url), "stderr names {url}: {stderr}");
 }

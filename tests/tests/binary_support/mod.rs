@@ -106,7 +106,10 @@ impl Launch {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stdout = child.stdout.take().expect("stdout is piped");
         let stderr = child.stderr.take().expect("stderr is piped");
-        let readers = vec![collect(stdout, lines.clone()), collect(stderr, lines.clone())];
+        let readers = vec![
+            collect(stdout, Stream::Stdout, lines.clone()),
+            collect(stderr, Stream::Stderr, lines.clone()),
+        ];
         Reloader {
             child,
             _kubeconfig: self.kubeconfig.clone(),
@@ -129,21 +132,31 @@ impl Drop for TempFile {
 /// Copies the lines of `stream` into `lines` on a thread until it closes.
 fn collect(
     stream: impl Read + Send + 'static,
-    lines: Arc<Mutex<Vec<String>>>,
+    from: Stream,
+    lines: Arc<Mutex<Vec<(Stream, String)>>>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { return };
-            lines.lock().expect("lines lock").push(line);
+            lines.lock().expect("lines lock").push((from, line));
         }
     })
+}
+
+/// Which output stream a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error (where the logs go).
+    Stderr,
 }
 
 /// A running `reloader`; killed when dropped.
 pub struct Reloader {
     child: Child,
     _kubeconfig: Arc<TempFile>,
-    lines: Arc<Mutex<Vec<String>>>,
+    lines: Arc<Mutex<Vec<(Stream, String)>>>,
     readers: Vec<std::thread::JoinHandle<()>>,
     exit: Option<ExitStatus>,
 }
@@ -151,7 +164,18 @@ pub struct Reloader {
 impl Reloader {
     /// Every output line (stdout and stderr) so far.
     pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().expect("lines lock").clone()
+        let lines = self.lines.lock().expect("lines lock");
+        lines.iter().map(|(_, line)| line.clone()).collect()
+    }
+
+    /// The standard error lines so far.
+    pub fn stderr(&self) -> Vec<String> {
+        let lines = self.lines.lock().expect("lines lock");
+        lines
+            .iter()
+            .filter(|(from, _)| *from == Stream::Stderr)
+            .map(|(_, line)| line.clone())
+            .collect()
     }
 
     /// The output so far, for failure messages.
