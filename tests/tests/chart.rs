@@ -5,15 +5,10 @@
 //! the release `reloader` binary (the suite runs `reloader config` on the rendered args), then
 //! runs `python3 -m unittest discover -s deploy/tests -v` from the repository root.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the tests package lives one level below the repository root")
-        .to_path_buf()
-}
+use reload_tests::binaries::{reloader_path, repo_root};
 
 fn run(command: &mut Command) -> Output {
     command
@@ -56,51 +51,11 @@ fn ensure_python_packages(root: &Path) {
     );
 }
 
-/// Builds (or confirms up to date) the release `reloader` binary and returns its path.
-fn build_reloader(root: &Path) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command
-        // `cargo test --no-run` resolves features exactly as the enclosing
-        // `cargo test --release --workspace` did (a `cargo build -p reload-bin` would not, and would
-        // rebuild much of the tree), so inside a workspace run this only checks fingerprints. The
-        // reloader binary is produced because reload-bin has integration tests.
-        .args(["test", "--release", "--workspace", "--no-run"])
-        .current_dir(root);
-    // Cargo gives this test process the tests package's own variables; build scripts that watch
-    // them would see a changed environment and rebuild everything on each run.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_MANIFEST_")
-            || key.starts_with("CARGO_CRATE_")
-            || key.starts_with("CARGO_BIN_")
-            || [
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-                "OUT_DIR",
-            ]
-            .contains(&key.as_ref())
-        {
-            command.env_remove(key.as_ref());
-        }
-    }
-    let build = run(&mut command);
-    assert!(
-        build.status.success(),
-        "building reloader failed:\n{}",
-        report(&build)
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target.join("release").join("reloader")
-}
-
 #[test]
 fn chart_and_kustomize_suites_pass_with_the_real_helm_sdk() {
     let root = repo_root();
     ensure_python_packages(&root);
-    let reloader = build_reloader(&root);
+    let reloader = reloader_path().unwrap_or_else(|error| panic!("{error}"));
     let output = run(Command::new("python3")
         .args(["-m", "unittest", "discover", "-s", "deploy/tests", "-v"])
         .env("RELOADER_BIN", &reloader)
