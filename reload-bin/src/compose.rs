@@ -40,13 +40,21 @@ pub fn strategy(settings: &Settings) -> Arc<dyn ReloadStrategy> {
 
 /// The engine configuration of `settings`.
 pub fn engine_config(settings: &Settings) -> EngineConfig {
+    let mut ignored_namespaces = Vec::new();
     let namespaces = match &settings.scope {
-        Scope::Global { .. } => Namespaces::All,
+        Scope::Global {
+            ignored_namespaces: ignored,
+            ..
+        } => {
+            ignored_namespaces.clone_from(ignored);
+            Namespaces::All
+        }
         Scope::Namespaces(list) => Namespaces::List(list.clone()),
         Scope::Single(namespace) => Namespaces::List(vec![namespace.clone()]),
     };
     EngineConfig::default()
         .namespaces(namespaces)
+        .ignored_namespaces(ignored_namespaces)
         .source_label_selector(settings.resource_label_selector.clone())
         .excluded_secret_types(settings.exclude_secret_types.clone())
         .watch_configmaps(!settings.ignore_configmaps)
@@ -93,6 +101,12 @@ mod tests {
             engine_config(&settings(&[], &[("KUBERNETES_NAMESPACE", "k")])).get_namespaces(),
             &Namespaces::List(vec!["k".into()])
         );
+    }
+
+    #[test]
+    fn namespaces_to_ignore_reach_the_engine_in_global_mode() {
+        let engine = engine_config(&settings(&["--namespaces-to-ignore=kube-system,b"], &[]));
+        assert!(engine.is_namespace_ignored("b") && !engine.is_namespace_ignored("a"));
     }
 
     #[test]

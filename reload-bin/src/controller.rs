@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::alerts::Alerter;
-use crate::cli::settings::Settings;
+use crate::cli::settings::{Scope, Settings};
 use crate::ha::{ElectionConfig, ElectionOutcome, LeaderElector};
 use crate::http::{self, Health};
 use crate::metrics::Metrics;
@@ -119,6 +119,9 @@ fn spawn_event_publisher(client: kube::Client, instance: Option<String>) -> mpsc
 
 /// Runs the controller until SIGTERM/SIGINT (or lost leadership in HA mode).
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
+    if let Some(problem) = unsupported(&settings) {
+        anyhow::bail!(problem);
+    }
     let client = connect().await?;
     let token = CancellationToken::new();
     cancel_on_signal(token.clone());
@@ -174,6 +177,21 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     token.cancel();
     server.await.context("HTTP server task")?.context("HTTP server")?;
     Ok(())
+}
+
+/// Options this version accepts on the command line but cannot honour yet. Running without them
+/// would silently do something else than the operator asked (reload namespaces they meant to
+/// exclude), so `run` refuses to start instead.
+pub fn unsupported(settings: &Settings) -> Option<String> {
+    match &settings.scope {
+        Scope::Global {
+            namespace_selector: Some(selector),
+            ..
+        } => Some(format!(
+            "--namespace-selector={selector:?} is not supported by this version yet; use --namespaces (one watch per namespace) or --namespaces-to-ignore"
+        )),
+        _ => None,
+    }
 }
 
 /// Reloader's HA model: controllers start only once this replica leads, and stop when it stops

@@ -29,7 +29,8 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let env = |key: &str| std::env::var(key).ok();
     let run = match cli.command {
         Some(cli::Command::Config(args)) => {
-            let settings = cli::settings::resolve(&args, &env)?;
+            let mut settings = cli::settings::resolve(&args, &env)?;
+            settings.warnings.extend(controller::unsupported(&settings));
             println!("{}", serde_json::to_string_pretty(&settings.to_json())?);
             return Ok(());
         }

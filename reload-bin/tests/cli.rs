@@ -75,3 +75,17 @@ fn help_documents_every_reloader_flag() {
         assert!(help.contains(flag), "--help does not mention {flag}");
     }
 }
+
+#[test]
+fn namespace_selector_is_refused_at_start_up_until_it_is_supported() {
+    let out = reloader(&["--namespace-selector=team=a"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--namespace-selector=\"team=a\" is not supported by this version yet"),
+        "{stderr}"
+    );
+    let config = reloader(&["config", "--namespace-selector=team=a"]);
+    assert!(config.status.success());
+    assert!(String::from_utf8_lossy(&config.stdout).contains("is not supported by this version yet"));
+}

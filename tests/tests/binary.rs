@@ -188,7 +188,6 @@ async fn kubernetes_namespace_variable_watches_only_that_namespace() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: --namespaces-to-ignore is resolved into Settings but never reaches the engine (compose::engine_config maps Scope::Global to Namespaces::All; EngineConfig has no namespace filter)"]
 async fn namespaces_to_ignore_leaves_those_namespaces_untouched() {
     let sim = cluster().await;
     app(&sim, "b", "web", "v1");
@@ -202,7 +201,7 @@ async fn namespaces_to_ignore_leaves_those_namespaces_untouched() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: --namespace-selector is resolved into Settings but never reaches the engine (compose::engine_config maps Scope::Global to Namespaces::All; EngineConfig has no namespace selector)"]
+#[ignore = "not implemented yet: the engine cannot follow namespace labels, so `reloader run` refuses --namespace-selector at start-up (issue 6)"]
 async fn namespace_selector_follows_namespace_labels_without_a_restart() {
     let sim = Simulator::start().await.expect("simulator starts");
     namespace(&sim, "a", json!({"team": "x"}));

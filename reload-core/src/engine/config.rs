@@ -77,12 +77,14 @@ pub struct EngineConfig {
     named_reload_annotations: Vec<String>,
     max_attempts: u32,
     revert_fight_limit: u32,
+    ignored_namespaces: Vec<String>,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
             namespaces: Namespaces::All,
+            ignored_namespaces: Vec::new(),
             source_label_selector: None,
             excluded_secret_types: vec!["helm.sh/release.v1".to_owned()],
             workload_kinds: vec![
@@ -254,6 +256,20 @@ impl EngineConfig {
     pub fn named_reload_annotations(mut self, keys: Vec<String>) -> Self {
         self.named_reload_annotations = keys;
         self
+    }
+
+    /// Namespaces whose sources and workloads are ignored entirely (Reloader's
+    /// `--namespaces-to-ignore`): their events are dropped as they arrive, so nothing there is
+    /// baselined, matched or rolled.
+    #[must_use]
+    pub fn ignored_namespaces(mut self, namespaces: Vec<String>) -> Self {
+        self.ignored_namespaces = namespaces;
+        self
+    }
+
+    /// Whether events of `namespace` are dropped (see [`EngineConfig::ignored_namespaces`]).
+    pub fn is_namespace_ignored(&self, namespace: &str) -> bool {
+        self.ignored_namespaces.iter().any(|ignored| ignored == namespace)
     }
 
     /// Takes the source annotations and named-reload keys from the matcher's keys, so an

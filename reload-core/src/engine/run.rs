@@ -221,7 +221,20 @@ impl State {
         }
     }
 
+    /// Whether `event` concerns an object of an ignored namespace (dropped on arrival).
+    fn is_ignored<T>(&self, event: &WatchEvent<T>, namespace: impl Fn(&T) -> &String) -> bool {
+        match event {
+            WatchEvent::Applied(object) | WatchEvent::Deleted(object) | WatchEvent::ResyncItem(object) => {
+                self.engine.config.is_namespace_ignored(namespace(object))
+            }
+            WatchEvent::ResyncStarted | WatchEvent::ResyncDone => false,
+        }
+    }
+
     fn on_source(&mut self, watch: usize, event: WatchEvent<SourceRecord>) {
+        if self.is_ignored(&event, |record| &record.id.namespace) {
+            return;
+        }
         match event {
             WatchEvent::Applied(record) => {
                 let delta = self.sources.apply(watch, record, now_ms());
@@ -267,6 +280,9 @@ impl State {
     }
 
     fn on_workload(&mut self, watch: usize, event: WatchEvent<IndexedWorkload>) {
+        if self.is_ignored(&event, |indexed| &indexed.id().namespace) {
+            return;
+        }
         match event {
             WatchEvent::Applied(indexed) => {
                 if self.index.has_newer(&indexed) {
