@@ -63,10 +63,8 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<()> {
 /// The closure decides on plain values: no API, no engine.
 fn pure_checks(out: &mut dyn Write) -> anyhow::Result<()> {
     let matcher = team_matcher("payments");
-    let workload: Workload = Workload::from_json(
-        WorkloadKind::Deployment,
-        &deployment_json("shop", "checkout"),
-    )?;
+    let workload: Workload =
+        Workload::from_json(WorkloadKind::Deployment, &deployment_json("shop", "checkout"))?;
     let source = |name: &str, labels: &[(&str, &str)]| SourceMeta {
         id: Some(SourceRef::new(SourceKind::ConfigMap, "shop", name)),
         annotations: BTreeMap::new(),
@@ -88,7 +86,11 @@ fn pure_checks(out: &mut dyn Write) -> anyhow::Result<()> {
         "pure: a source of another team is skipped",
     )?;
     let unlabelled = matcher.decide(&workload, &source("search-config", &[]));
-    check(out, !unlabelled.decision.is_reload(), "pure: an unlabelled source is skipped")
+    check(
+        out,
+        !unlabelled.decision.is_reload(),
+        "pure: an unlabelled source is skipped",
+    )
 }
 
 async fn on_the_simulator(out: &mut dyn Write) -> anyhow::Result<()> {
@@ -136,7 +138,11 @@ async fn edit_both(client: &kube::Client, recorder: &Recorder, out: &mut dyn Wri
         let configmaps = configmaps.clone();
         async move {
             configmaps
-                .patch(name, &PatchParams::default(), &Patch::Merge(json!({ "data": data })))
+                .patch(
+                    name,
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({ "data": data })),
+                )
                 .await
                 .with_context(|| format!("editing {name}"))
         }
@@ -151,10 +157,16 @@ async fn edit_both(client: &kube::Client, recorder: &Recorder, out: &mut dyn Wri
             })
         })
         .await?;
-    say(out, "ok: sim: the engine skipped checkout for search-config (the closure said no)")?;
+    say(
+        out,
+        "ok: sim: the engine skipped checkout for search-config (the closure said no)",
+    )?;
 
     edit("payments-config", json!({"PSP": "globex"})).await?;
-    say(out, "edited ConfigMap payments-config (example.com/team=payments)")?;
+    say(
+        out,
+        "edited ConfigMap payments-config (example.com/team=payments)",
+    )?;
     recorder
         .wait_for("the rollout for payments-config", |e| {
             e.iter()

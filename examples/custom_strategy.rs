@@ -28,7 +28,9 @@ use reload_core::hash::ReloaderHasher;
 use reload_core::matcher::{AnnotationMatcher, MatcherConfig};
 use reload_core::testing::{Footprint, LawConfig, check_strategy_laws};
 use reload_core::trigger::{self, TriggerState};
-use reload_core::{Change, Digest, Edit, Plan, ReloadStrategy, SourceRef, Workload, WorkloadKind, WorkloadRef};
+use reload_core::{
+    Change, Digest, Edit, Plan, ReloadStrategy, SourceRef, Workload, WorkloadKind, WorkloadRef,
+};
 use reload_examples::{Recorder, RunningEngine, check, say};
 use reload_tests::sim::Simulator;
 use serde_json::json;
@@ -53,7 +55,7 @@ impl DeletePods {
 }
 
 impl ReloadStrategy for DeletePods {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "delete-pods"
     }
 
@@ -234,21 +236,24 @@ async fn reload_and_delete(client: &kube::Client, out: &mut dyn Write) -> anyhow
             "every pod of db deleted, highest ordinal first",
         )?;
         let db = statefulsets.get("db").await?;
-        let recorded = db
+        let restarted_for = db
             .metadata
             .annotations
             .as_ref()
             .and_then(|a| a.get(RESTARTED_FOR))
             .cloned()
             .unwrap_or_default();
-        say(out, format!("StatefulSet db metadata: {RESTARTED_FOR}={recorded}"))?;
+        say(
+            out,
+            format!("StatefulSet db metadata: {RESTARTED_FOR}={restarted_for}"),
+        )?;
         let new_digest = recorder.events().into_iter().find_map(|e| match e {
             EngineEvent::Reloaded { new_digest, .. } => Some(new_digest),
             _ => None,
         });
         check(
             out,
-            new_digest.is_some_and(|d| recorded.contains(d.as_str())),
+            new_digest.is_some_and(|d| restarted_for.contains(d.as_str())),
             "the StatefulSet records the new digest of db-config",
         )?;
         check(

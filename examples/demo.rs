@@ -32,7 +32,7 @@ use reload_core::engine::baseline::BASELINE_ANNOTATION;
 use reload_core::engine::{Engine, EngineConfig, EngineEvent, Namespaces};
 use reload_core::hash::ReloaderHasher;
 use reload_core::matcher::{AnnotationMatcher, MatcherConfig};
-use reload_core::{ReloadStrategy, SourceKind};
+use reload_core::{Digest, ReloadStrategy, SourceKind};
 use reload_examples::{Recorder, RunningEngine, check, reloader_line, say};
 use reload_strategies::{AnnotationStrategy, EnvVarStrategy, LAST_RELOADED_FROM, env_var_name};
 use reload_tests::sim::Simulator;
@@ -108,7 +108,10 @@ pub async fn run(options: &Options, out: &mut dyn Write) -> anyhow::Result<()> {
         match &options.kubeconfig {
             None => {
                 let sim = Simulator::start().await.context("starting the simulator")?;
-                say(out, format!("== kube-sim listening on {} (no cluster needed)", sim.url()))?;
+                say(
+                    out,
+                    format!("== kube-sim listening on {} (no cluster needed)", sim.url()),
+                )?;
                 let result = pass(&Target::Simulator(&sim), strategy, out).await;
                 sim.shutdown().await;
                 result?;
@@ -203,7 +206,9 @@ async fn watch_the_reload(
 ) -> anyhow::Result<()> {
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
     recorder
-        .wait_for("the engine to list everything", |e| e.contains(&EngineEvent::Synced))
+        .wait_for("the engine to list everything", |e| {
+            e.contains(&EngineEvent::Synced)
+        })
         .await?;
     recorder
         .wait_for("the baseline of web", |e| {
@@ -237,7 +242,9 @@ async fn watch_the_reload(
         .context("editing app-config")?;
     say(out, "edited ConfigMap app-config (GREETING changed)")?;
     recorder
-        .wait_for("the rollout of web", |e| e.iter().any(|e| reloader_line(e).is_some()))
+        .wait_for("the rollout of web", |e| {
+            e.iter().any(|e| reloader_line(e).is_some())
+        })
         .await?;
     for line in recorder.events().iter().filter_map(reloader_line) {
         say(out, format!("level=info msg=\"{line}\""))?;
@@ -271,44 +278,64 @@ async fn watch_the_reload(
             _ => None,
         })
         .context("a Reloaded event")?;
-    let web = deployments.get("web").await.context("reading web")?;
-    let template = web.spec.map(|s| s.template).unwrap_or_default();
-    match choice {
-        Choice::Annotations => {
-            let value = template
-                .metadata
-                .and_then(|m| m.annotations)
-                .and_then(|a| a.get(LAST_RELOADED_FROM).cloned());
-            say(
-                out,
-                format!("pod template annotation {LAST_RELOADED_FROM}={}", value.as_deref().unwrap_or_default()),
-            )?;
-            check(
-                out,
-                value.is_some_and(|v| v.contains(new_digest.as_str())),
-                "last-reloaded-from records the new digest",
-            )?;
-        }
-        _ => {
-            let name = env_var_name(SourceKind::ConfigMap, "app-config");
-            let value = template
-                .spec
-                .and_then(|s| s.containers.into_iter().find(|c| c.name == "app"))
-                .and_then(|c| c.env)
-                .and_then(|env| env.into_iter().find(|e| e.name == name))
-                .and_then(|e| e.value);
-            say(out, format!("container app env {name}={}", value.as_deref().unwrap_or_default()))?;
-            check(
-                out,
-                value.as_deref() == Some(new_digest.as_str()),
-                "the env var holds the new digest of app-config",
-            )?;
-        }
-    }
+    show_recorded_digest(&deployments, choice, &new_digest, out).await?;
     let rollouts = recorder.count(|e| reloader_line(e).is_some());
-    say(out, format!("rollouts of web: {rollouts} (one pod-template write)"))?;
+    say(
+        out,
+        format!("rollouts of web: {rollouts} (one pod-template write)"),
+    )?;
     check(out, rollouts == 1, "exactly one rollout for one change")?;
 
+    Ok(())
+}
+
+/// Prints what the strategy wrote on `web`'s pod template and checks it is `new_digest`.
+async fn show_recorded_digest(
+    deployments: &Api<Deployment>,
+    choice: Choice,
+    new_digest: &Digest,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let web = deployments.get("web").await.context("reading web")?;
+    let template = web.spec.map(|s| s.template).unwrap_or_default();
+    if choice == Choice::Annotations {
+        let value = template
+            .metadata
+            .and_then(|m| m.annotations)
+            .and_then(|a| a.get(LAST_RELOADED_FROM).cloned());
+        say(
+            out,
+            format!(
+                "pod template annotation {LAST_RELOADED_FROM}={}",
+                value.as_deref().unwrap_or_default()
+            ),
+        )?;
+        check(
+            out,
+            value.is_some_and(|v| v.contains(new_digest.as_str())),
+            "last-reloaded-from records the new digest",
+        )?;
+    } else {
+        let name = env_var_name(SourceKind::ConfigMap, "app-config");
+        let value = template
+            .spec
+            .and_then(|s| s.containers.into_iter().find(|c| c.name == "app"))
+            .and_then(|c| c.env)
+            .and_then(|env| env.into_iter().find(|e| e.name == name))
+            .and_then(|e| e.value);
+        say(
+            out,
+            format!(
+                "container app env {name}={}",
+                value.as_deref().unwrap_or_default()
+            ),
+        )?;
+        check(
+            out,
+            value.as_deref() == Some(new_digest.as_str()),
+            "the env var holds the new digest of app-config",
+        )?;
+    }
     Ok(())
 }
 

@@ -33,11 +33,14 @@ use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use reload_core::engine::kube::{KubeWriter, StreamWatcher, source_watchers, workload_watchers};
 use reload_core::engine::{
-    Engine, EngineConfig, EngineEvent, IndexedWorkload, Namespaces, WorkloadWatcher, WorkloadWriter, WriteError,
+    Engine, EngineConfig, EngineEvent, IndexedWorkload, Namespaces, WorkloadWatcher, WorkloadWriter,
+    WriteError,
 };
 use reload_core::hash::ReloaderHasher;
 use reload_core::matcher::{AnnotationMatcher, MatcherConfig};
-use reload_core::{Hasher, ReloadStrategy, SourceKind, SourceRef, WatchEvent, Workload, WorkloadKind, WorkloadRef};
+use reload_core::{
+    Hasher, ReloadStrategy, SourceKind, SourceRef, WatchEvent, Workload, WorkloadKind, WorkloadRef,
+};
 use reload_examples::{Recorder, RunningEngine, check, reloader_line, say};
 use reload_strategies::AnnotationStrategy;
 use reload_tests::sim::Simulator;
@@ -45,7 +48,10 @@ use serde_json::{Value, json};
 
 /// The custom kind's API resource.
 fn custom_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"), "rollouts")
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"),
+        "rollouts",
+    )
 }
 
 /// The engine's name for the custom kind.
@@ -119,21 +125,25 @@ impl WorkloadWriter for ControllerWriter {
                 "container edits need a strategic merge, which custom resources do not accept; use the annotations strategy",
             ));
         }
-        let api = Api::<DynamicObject>::namespaced_with(self.client.clone(), &id.namespace, &custom_resource());
+        let api =
+            Api::<DynamicObject>::namespaced_with(self.client.clone(), &id.namespace, &custom_resource());
         let object = api
             .patch(&id.name, &self.params, &Patch::Merge(body))
             .await
             .map_err(write_error)?;
-        indexed(&object).ok_or_else(|| WriteError::new(422, "the server returned an object without a pod template"))
+        indexed(&object)
+            .ok_or_else(|| WriteError::new(422, "the server returned an object without a pod template"))
     }
 
     async fn get(&self, id: &WorkloadRef) -> Result<IndexedWorkload, WriteError> {
         if id.kind != custom_kind() {
             return self.standard.get(id).await;
         }
-        let api = Api::<DynamicObject>::namespaced_with(self.client.clone(), &id.namespace, &custom_resource());
+        let api =
+            Api::<DynamicObject>::namespaced_with(self.client.clone(), &id.namespace, &custom_resource());
         let object = api.get(&id.name).await.map_err(write_error)?;
-        indexed(&object).ok_or_else(|| WriteError::new(422, "the server returned an object without a pod template"))
+        indexed(&object)
+            .ok_or_else(|| WriteError::new(422, "the server returned an object without a pod template"))
     }
 }
 
@@ -204,10 +214,17 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<()> {
     result
 }
 
-async fn edit_and_check(client: &kube::Client, recorder: &Recorder, out: &mut dyn Write) -> anyhow::Result<()> {
+async fn edit_and_check(
+    client: &kube::Client,
+    recorder: &Recorder,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     recorder
         .wait_for("both workloads to be baselined", |e| {
-            e.iter().filter(|e| matches!(e, EngineEvent::Baselined { .. })).count() >= 2
+            e.iter()
+                .filter(|e| matches!(e, EngineEvent::Baselined { .. }))
+                .count()
+                >= 2
         })
         .await?;
     Api::<ConfigMap>::namespaced(client.clone(), "apps")
@@ -220,7 +237,9 @@ async fn edit_and_check(client: &kube::Client, recorder: &Recorder, out: &mut dy
         .context("editing site-config")?;
     say(out, "edited ConfigMap site-config")?;
     recorder
-        .wait_for("both rollouts", |e| e.iter().filter_map(reloader_line).count() >= 2)
+        .wait_for("both rollouts", |e| {
+            e.iter().filter_map(reloader_line).count() >= 2
+        })
         .await?;
     let mut lines: Vec<String> = recorder.events().iter().filter_map(reloader_line).collect();
     lines.sort();
@@ -237,14 +256,16 @@ async fn edit_and_check(client: &kube::Client, recorder: &Recorder, out: &mut dy
     let object = serde_json::to_value(api.get("storefront").await?)?;
     let storefront = Workload::from_json(custom_kind(), &object)?;
     let source = SourceRef::new(SourceKind::ConfigMap, "apps", "site-config");
-    let recorded = AnnotationStrategy.recorded_digest(&storefront, &source);
+    let on_object = AnnotationStrategy.recorded_digest(&storefront, &source);
     let new_digest = recorder.events().into_iter().find_map(|e| match e {
-        EngineEvent::Reloaded { workload, new_digest, .. } if workload.kind == custom_kind() => Some(new_digest),
+        EngineEvent::Reloaded {
+            workload, new_digest, ..
+        } if workload.kind == custom_kind() => Some(new_digest),
         _ => None,
     });
     check(
         out,
-        recorded.is_some() && recorded == new_digest,
+        on_object.is_some() && on_object == new_digest,
         "the custom object's pod template records the new digest",
     )?;
     check(

@@ -93,10 +93,7 @@ impl Recorder {
 
     /// Every event so far.
     pub fn events(&self) -> Vec<EngineEvent> {
-        self.events
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.events.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// How many events so far satisfy `pred`.

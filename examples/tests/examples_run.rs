@@ -21,7 +21,10 @@ mod embed_in_controller;
 use std::path::PathBuf;
 
 fn args(list: &[&str]) -> impl Iterator<Item = String> {
-    list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>().into_iter()
+    list.iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 fn text(buffer: Vec<u8>) -> String {
@@ -37,11 +40,29 @@ async fn the_demo_prints_reloaders_log_line_the_new_env_var_and_no_reads_for_bot
     let mut out = Vec::new();
     demo::run(&options, &mut out).await.expect("the demo succeeds");
     let out = text(out);
-    assert_eq!(out.matches(RELOADER_LINE).count(), 2, "one line per strategy pass:\n{out}");
-    assert!(out.contains("container app env STAKATER_APP_CONFIG_CONFIGMAP="), "{out}");
-    assert!(out.contains("pod template annotation reloader.stakater.com/last-reloaded-from={"), "{out}");
-    assert!(out.contains("reloader.rs/baseline={\"configmap/app-config\":"), "{out}");
-    assert_eq!(out.matches("GET/LIST deployments 0, GET/LIST configmaps 0").count(), 2, "{out}");
+    assert_eq!(
+        out.matches(RELOADER_LINE).count(),
+        2,
+        "one line per strategy pass:\n{out}"
+    );
+    assert!(
+        out.contains("container app env STAKATER_APP_CONFIG_CONFIGMAP="),
+        "{out}"
+    );
+    assert!(
+        out.contains("pod template annotation reloader.stakater.com/last-reloaded-from={"),
+        "{out}"
+    );
+    assert!(
+        out.contains("reloader.rs/baseline={\"configmap/app-config\":"),
+        "{out}"
+    );
+    assert_eq!(
+        out.matches("GET/LIST deployments 0, GET/LIST configmaps 0")
+            .count(),
+        2,
+        "{out}"
+    );
     assert_eq!(out.matches("rollouts of web: 1").count(), 2, "{out}");
 }
 
@@ -60,8 +81,13 @@ fn the_demo_uses_a_cluster_only_when_given_kubeconfig_explicitly() {
     let default = demo::Options::parse(args(&[])).expect("no arguments are valid");
     assert_eq!(default.kubeconfig, None);
     assert_eq!(default.strategy, demo::Choice::EnvVars);
-    let cluster = demo::Options::parse(args(&["--kubeconfig", "/tmp/k.yaml", "--strategy", "annotations"]))
-        .expect("valid arguments");
+    let cluster = demo::Options::parse(args(&[
+        "--kubeconfig",
+        "/tmp/k.yaml",
+        "--strategy",
+        "annotations",
+    ]))
+    .expect("valid arguments");
     assert_eq!(cluster.kubeconfig, Some(PathBuf::from("/tmp/k.yaml")));
     assert_eq!(cluster.strategy, demo::Choice::Annotations);
 }
@@ -78,14 +104,22 @@ async fn the_custom_matcher_rolls_only_for_the_teams_source() {
     let mut out = Vec::new();
     custom_matcher::run(&mut out).await.expect("the example succeeds");
     let out = text(out);
-    assert!(out.contains("ok: sim: checkout rolled exactly once, for payments-config only"), "{out}");
-    assert!(out.contains("rollouts of checkout: ConfigMap shop/payments-config\n"), "{out}");
+    assert!(
+        out.contains("ok: sim: checkout rolled exactly once, for payments-config only"),
+        "{out}"
+    );
+    assert!(
+        out.contains("rollouts of checkout: ConfigMap shop/payments-config\n"),
+        "{out}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_custom_strategy_passes_the_laws_and_deletes_the_statefulsets_pods() {
     let mut out = Vec::new();
-    custom_strategy::run(&mut out).await.expect("the example succeeds");
+    custom_strategy::run(&mut out)
+        .await
+        .expect("the example succeeds");
     let out = text(out);
     assert!(out.contains("ok: delete-pods passes the strategy laws"), "{out}");
     assert!(out.contains("deleted pods db-2, db-1, db-0"), "{out}");
@@ -95,11 +129,16 @@ async fn the_custom_strategy_passes_the_laws_and_deletes_the_statefulsets_pods()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_engine_rolls_the_custom_kind_and_the_deployment() {
     let mut out = Vec::new();
-    embed_in_controller::run(&mut out).await.expect("the example succeeds");
+    embed_in_controller::run(&mut out)
+        .await
+        .expect("the example succeeds");
     let out = text(out);
     assert!(
         out.contains("Changes detected in 'site-config' of type 'CONFIGMAP' in namespace 'apps'; updated 'storefront' of type 'Rollout' in namespace 'apps'"),
         "{out}"
     );
-    assert!(out.contains("ok: the merge patch left the containers intact"), "{out}");
+    assert!(
+        out.contains("ok: the merge patch left the containers intact"),
+        "{out}"
+    );
 }
