@@ -20,6 +20,10 @@ mod embed_in_controller;
 
 use std::path::PathBuf;
 
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::Api;
+use reload_tests::sim::Simulator;
+
 fn args(list: &[&str]) -> impl Iterator<Item = String> {
     list.iter()
         .map(|s| (*s).to_owned())
@@ -74,6 +78,38 @@ async fn the_demo_never_prints_the_secret_value() {
     let out = text(out);
     assert!(out.contains(RELOADER_LINE), "{out}");
     assert!(!out.contains("demo-only"), "the Secret's value leaked:\n{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_runs_against_an_explicit_kubeconfig_in_a_namespace_it_creates_and_deletes() {
+    // A simulator reached only through a kubeconfig file stands in for a real cluster.
+    let sim = Simulator::start().await.expect("simulator");
+    let path = std::env::temp_dir().join(format!("reload-examples-kubeconfig-{}.yaml", std::process::id()));
+    sim.write_kubeconfig(&path).expect("kubeconfig written");
+    let options = demo::Options::parse(args(&["--kubeconfig", path.to_str().expect("a UTF-8 temp path")]))
+        .expect("valid arguments");
+    let mut out = Vec::new();
+    let result = demo::run(&options, &mut out).await;
+    let _ = std::fs::remove_file(&path);
+    result.expect("the demo succeeds against the kubeconfig's server");
+    let out = text(out);
+    let ns = out
+        .lines()
+        .find_map(|line| line.strip_prefix("deleted namespace "))
+        .expect("the demo reports the namespace it deleted");
+    assert!(ns.starts_with("reloader-demo-"), "{ns}");
+    assert!(
+        out.contains(&format!(
+            "Changes detected in 'app-config' of type 'CONFIGMAP' in namespace '{ns}'; updated 'web' of type 'Deployment' in namespace '{ns}'"
+        )),
+        "{out}"
+    );
+    let namespaces: Api<Namespace> = Api::all(sim.client().expect("client"));
+    assert!(
+        namespaces.get_opt(ns).await.expect("namespace lookup").is_none(),
+        "the demo's namespace is gone"
+    );
+    sim.shutdown().await;
 }
 
 #[test]
