@@ -54,7 +54,7 @@ COMBINATIONS = {
         "ALERT_ON_RELOAD": "true", "ALERT_SINK": "Slack", "ALERT_WEBHOOK_URL": "https://hooks.example/a"}}}}},
     "our additions": {"reloader": {
         "dryRun": True, "debounce": "1m30s", "rolloutRate": 0.5, "excludeSecretTypes": ["helm.sh/release.v1", "kubernetes.io/tls"],
-        "baselines": False, "enableDebugEndpoints": True}},
+        "baselines": False}},
     "no excluded secret types": {"reloader": {"excludeSecretTypes": []}},
     "zero debounce": {"reloader": {"debounce": "0"}},
     "everything on": EVERYTHING_ON,

@@ -225,10 +225,10 @@ class FlagsTest(unittest.TestCase):
         self.assertEqual(args(render()), ["--log-level=info"])
         docs = render({"reloader": {
             "dryRun": True, "debounce": "5s", "rolloutRate": 2.5, "excludeSecretTypes": [], "baselines": False,
-            "enableDebugEndpoints": True, "hashKeySecret": {"name": "reloader-key", "key": "k"},
+            "hashKeySecret": {"name": "reloader-key", "key": "k"},
         }})
         for flag in ["--dry-run=true", "--debounce=5s", "--rollout-rate=2.5", "--exclude-secret-types=",
-                     "--baselines=false", "--enable-debug-endpoints=true",
+                     "--baselines=false",
                      "--hash-key-file=/etc/reloader/hash-key/hash-key"]:
             self.assertIn(flag, args(docs))
         pod = one(docs, "Deployment")["spec"]["template"]["spec"]

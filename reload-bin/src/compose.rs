@@ -63,6 +63,7 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         .reload_on_delete(settings.reload_on_delete)
         .baselines(settings.baselines)
         .debounce(settings.debounce)
+        .write_rate(Rate::new(settings.write_rate.0, settings.write_rate.1))
         .rollout_rate(settings.rollout_rate.map(|per_second| Rate::new(per_second, 1)))
         .dry_run(settings.dry_run)
         .field_manager("Reloader")

@@ -1,5 +1,6 @@
-//! The HTTP endpoints on `--http-addr`: `/metrics`, `/live`, `/ready`, and `/debug/cache` when
-//! `--enable-debug-endpoints` is given (it reveals namespace and object names, never values).
+//! The HTTP endpoints on `--http-addr`: `/metrics`, `/live`, `/ready`, and `/debug/cache` when a
+//! cache-statistics producer is given (the controller does not wire one yet; it must reveal
+//! counts and names only, never values).
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -167,6 +167,13 @@ pub struct RunArgs {
     /// Global rollout rate limit, rollouts per second (0 = unlimited).
     #[arg(long, env = "RELOADER_ROLLOUT_RATE", default_value = "0")]
     pub rollout_rate: f64,
+    /// Client-side limit on workload writes per second (protects the API server; client-go's
+    /// default of 5 would coalesce changes under load).
+    #[arg(long, env = "RELOADER_WRITE_QPS", default_value = "100")]
+    pub write_qps: f64,
+    /// Burst allowed above `--write-qps`.
+    #[arg(long, env = "RELOADER_WRITE_BURST", default_value = "200")]
+    pub write_burst: u32,
     /// Secret types never watched, excluded server-side (CSV, repeatable).
     #[arg(long, env = "RELOADER_EXCLUDE_SECRET_TYPES", action = ArgAction::Append,
           default_value = "helm.sh/release.v1")]
@@ -199,8 +206,4 @@ pub struct RunArgs {
     #[arg(long, env = "RELOADER_BASELINES", value_parser = values::parse_go_bool, num_args = 0..=1,
           require_equals = true, default_value = "true", default_missing_value = "true")]
     pub baselines: bool,
-    /// Serve /debug/cache (reveals namespace and object names, never values).
-    #[arg(long, env = "RELOADER_ENABLE_DEBUG_ENDPOINTS", value_parser = values::parse_go_bool,
-          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true")]
-    pub enable_debug_endpoints: bool,
 }

@@ -121,6 +121,8 @@ pub struct Settings {
     pub dry_run: bool,
     /// `--debounce`, when non-zero.
     pub debounce: Option<Duration>,
+    /// `--write-qps` and `--write-burst`.
+    pub write_rate: (f64, u32),
     /// `--rollout-rate`, when non-zero.
     pub rollout_rate: Option<f64>,
     /// Secret types excluded server-side.
@@ -181,6 +183,8 @@ impl Settings {
             "dryRun": self.dry_run,
             "debounceSeconds": self.debounce.map(|d| d.as_secs_f64()),
             "rolloutRate": self.rollout_rate,
+            "writeQps": self.write_rate.0,
+            "writeBurst": self.write_rate.1,
             "excludeSecretTypes": self.exclude_secret_types,
             "baselines": self.baselines,
             "reloaderNamespace": self.reloader_namespace,
@@ -253,6 +257,12 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     })?;
     let debounce = reload_core::go_duration::parse(&args.debounce)
         .map_err(|e| SettingsError(format!("invalid --debounce: {e}")))?;
+    if !(args.write_qps.is_finite() && args.write_qps > 0.0) {
+        return Err(SettingsError(format!(
+            "invalid --write-qps {}: must be a number > 0",
+            args.write_qps
+        )));
+    }
     if !(args.rollout_rate.is_finite() && args.rollout_rate >= 0.0) {
         return Err(SettingsError(format!(
             "invalid --rollout-rate {}: must be a number >= 0",
@@ -293,6 +303,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         dry_run: args.dry_run,
         debounce: Some(debounce).filter(|d| !d.is_zero()),
         rollout_rate: Some(args.rollout_rate).filter(|r| *r > 0.0),
+        write_rate: (args.write_qps, args.write_burst.max(1)),
         exclude_secret_types: list("exclude-secret-types", &args.exclude_secret_types)?
             .into_iter()
             .filter(|t| !t.is_empty())

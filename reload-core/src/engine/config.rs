@@ -98,7 +98,7 @@ impl Default for EngineConfig {
             reload_on_delete: false,
             baselines: true,
             concurrency: 8,
-            write_rate: Rate::new(5.0, 10),
+            write_rate: Rate::new(100.0, 200),
             debounce: None,
             rollout_rate: None,
             namespace_rollout_rate: None,
@@ -193,7 +193,8 @@ impl EngineConfig {
         self
     }
 
-    /// Client-side limit on write requests (default 5/s, burst 10, like client-go).
+    /// Client-side limit on write requests (default 100/s, burst 200: client-go's 5/s would
+    /// coalesce Reloader's one-reload-per-change under upstream's load scenarios S1/S7).
     #[must_use]
     pub fn write_rate(mut self, rate: Rate) -> Self {
         self.write_rate = rate;
@@ -439,6 +440,6 @@ mod tests {
             defaults.secret_field_selector().as_deref(),
             Some("type!=helm.sh/release.v1")
         );
-        assert_eq!(defaults.get_write_rate(), Rate::new(5.0, 10));
+        assert_eq!(defaults.get_write_rate(), Rate::new(100.0, 200));
     }
 }

@@ -86,9 +86,9 @@
 //!
 //! ## Protection of the API server
 //!
-//! Writes pass a client-side token bucket ([`EngineConfig::write_rate`], default 5/s burst
-//! 10 like client-go) and at most [`EngineConfig::concurrency`] workloads are written at
-//! once. Rollouts can additionally be limited globally and per namespace. Debounce, when set,
+//! Writes pass a client-side token bucket ([`EngineConfig::write_rate`], default 100/s burst
+//! 200, so a mass rotation cannot flood the API server) and at most
+//! [`EngineConfig::concurrency`] workloads are written at once. Rollouts can additionally be limited globally and per namespace. Debounce, when set,
 //! holds a workload's first trigger for the window and joins later ones into it (a fixed
 //! window from the first trigger, so a busy source cannot postpone a rollout forever).
 //!

@@ -227,6 +227,13 @@ fn additions_read_flags_and_parse_durations() {
     .unwrap();
     assert_eq!(s.debounce, Some(Duration::from_secs(90)));
     assert_eq!(s.rollout_rate, Some(2.5));
+    assert_eq!(s.write_rate, (100.0, 200));
+    assert!(
+        settings(&["--write-qps=0"], &[])
+            .unwrap_err()
+            .0
+            .starts_with("invalid --write-qps")
+    );
     assert_eq!(s.http_addr, "127.0.0.1:0".parse().unwrap());
     assert!(s.dry_run);
     assert!(
