@@ -5,3 +5,4 @@
 //! `cargo bench -p reload-benches`; see `BENCHMARKS.md` at the repository root for the figures.
 
 pub mod fixtures;
+pub mod loadtest;
