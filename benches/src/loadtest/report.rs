@@ -1,5 +1,7 @@
 //! Printing scenario reports: JSON (`--json`), a markdown table (`--markdown`) and plain text.
 
+use std::fmt::Write as _;
+
 use serde_json::{Value, json};
 
 use super::run::ScenarioReport;
@@ -54,8 +56,9 @@ pub fn to_markdown(reports: &[ScenarioReport]) -> String {
     );
     for r in reports {
         let a = &r.accounting;
-        out.push_str(&format!(
-            "| {} | {:.0} | {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {} / {} / {} | {:.2} / {:.2} | {:.1} / {:.1} | {:.2} / {:.3} |\n",
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {} / {} / {} | {:.2} / {:.2} | {:.1} / {:.1} | {:.2} / {:.3} |",
             r.scenario.id(),
             r.duration.as_secs_f64(),
             r.updates,
@@ -64,7 +67,8 @@ pub fn to_markdown(reports: &[ScenarioReport]) -> String {
             a.naive_expected,
             a.rollouts,
             r.workload_patches,
-            r.executed_metric.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}")),
+            r.executed_metric
+                .map_or_else(|| "–".to_owned(), |v| format!("{v:.0}")),
             a.lost,
             a.duplicated,
             a.coalesced,
@@ -77,7 +81,7 @@ pub fn to_markdown(reports: &[ScenarioReport]) -> String {
             r.usage.avg_rss_mib,
             r.usage.peak_cpu_cores,
             r.usage.avg_cpu_cores,
-        ));
+        );
     }
     out
 }

@@ -74,7 +74,7 @@ impl Scenario {
                     let cm = format!("{prefix}-cm-{i}");
                     create_config_map(client, &cm, json!({ "key": value })).await?;
                     let name = format!("{prefix}-deploy-{i}");
-                    let spec = pod_spec(json!([container("app", env(&cm))]), json!([]), json!([]));
+                    let spec = pod_spec(&json!([container("app", &env(&cm))]), &json!([]), &json!([]));
                     refs.insert(
                         create_workload(client, "deployments", &name, spec).await?,
                         vec![source_key(&cm)],
@@ -94,7 +94,7 @@ impl Scenario {
                 for (kind, count) in kinds {
                     for i in 0..*count {
                         let name = format!("{}-{kind}-{i}", &cm[..cm.len() - 3]);
-                        let spec = pod_spec(json!([container("app", env(cm))]), json!([]), json!([]));
+                        let spec = pod_spec(&json!([container("app", &env(cm))]), &json!([]), &json!([]));
                         refs.insert(
                             create_workload(client, kind, &name, spec).await?,
                             vec![source_key(cm)],
@@ -124,8 +124,8 @@ impl Scenario {
                             { "configMap": { "name": secondary, "items": [{ "key": "key1", "path": "secondary-key1" }] } }
                         ] } }
                     ]);
-                    let init = json!([container("init", env(&primary))]);
-                    let spec = pod_spec(json!([main, sidecar]), init, volumes);
+                    let init = json!([container("init", &env(&primary))]);
+                    let spec = pod_spec(&json!([main, sidecar]), &init, &volumes);
                     let key =
                         create_workload(client, "deployments", &format!("complex-deploy-{i}"), spec).await?;
                     refs.insert(key, vec![source_key(&primary), source_key(&secondary)]);
@@ -265,12 +265,12 @@ fn source_key(name: &str) -> String {
     format!("{NAMESPACE}/{}", env_var_name(SourceKind::ConfigMap, name))
 }
 
-fn container(name: &str, env_from: Value) -> Value {
+fn container(name: &str, env_from: &Value) -> Value {
     json!({ "name": name, "image": IMAGE, "command": ["sleep", "999999999"], "envFrom": env_from,
             "resources": { "requests": { "cpu": "1m", "memory": "4Mi" }, "limits": { "cpu": "10m", "memory": "16Mi" } } })
 }
 
-fn pod_spec(containers: Value, init_containers: Value, volumes: Value) -> Value {
+fn pod_spec(containers: &Value, init_containers: &Value, volumes: &Value) -> Value {
     json!({ "containers": containers, "initContainers": init_containers, "volumes": volumes,
             "terminationGracePeriodSeconds": 0 })
 }
