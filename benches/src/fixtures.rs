@@ -15,7 +15,7 @@
 mod index;
 mod namespace;
 mod planning;
-mod rng;
+pub(crate) mod rng;
 mod sources;
 #[cfg(test)]
 mod tests;
