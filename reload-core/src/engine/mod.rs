@@ -102,10 +102,12 @@
 
 mod apply;
 pub mod baseline;
+pub mod batch;
 mod config;
 mod decide;
 mod index;
 pub mod kube;
+mod kube_batch;
 mod observer;
 mod queue;
 mod rate;
