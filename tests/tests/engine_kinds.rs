@@ -58,9 +58,10 @@ fn pod_template(job: &Job) -> PodTemplateSpec {
 }
 
 fn reloaded_with(events: &[EngineEvent], digest: &reload_core::Digest) -> usize {
-    count(events, |e| {
-        matches!(e, EngineEvent::Reloaded { new_digest, .. } if new_digest == digest)
-    })
+    count(
+        events,
+        |e| matches!(e, EngineEvent::Reloaded { new_digest, .. } if new_digest == digest),
+    )
 }
 
 /// Whether the template records `digest` for `cfg` the way `strategy` writes it.
@@ -100,10 +101,17 @@ async fn cronjob_change_creates_one_job_and_a_restart_none(strategy: Strategy) {
     assert_eq!(meta.generate_name.as_deref(), Some("nightly-"));
     assert!(meta.name.as_deref().is_some_and(|n| n.starts_with("nightly-")));
     let annotations = meta.annotations.clone().unwrap_or_default();
-    assert_eq!(annotations.get(INSTANTIATE_ANNOTATION).map(String::as_str), Some("manual"));
+    assert_eq!(
+        annotations.get(INSTANTIATE_ANNOTATION).map(String::as_str),
+        Some("manual")
+    );
     assert_eq!(annotations.get("owner").map(String::as_str), Some("data"));
     assert_eq!(
-        meta.labels.clone().unwrap_or_default().get("team").map(String::as_str),
+        meta.labels
+            .clone()
+            .unwrap_or_default()
+            .get("team")
+            .map(String::as_str),
         Some("data")
     );
     let cronjob_uid = Api::<CronJob>::namespaced(sim.client().expect("client"), NS)
@@ -114,7 +122,10 @@ async fn cronjob_change_creates_one_job_and_a_restart_none(strategy: Strategy) {
         .uid;
     let owners = meta.owner_references.clone().unwrap_or_default();
     assert_eq!(owners.len(), 1);
-    assert_eq!((owners[0].kind.as_str(), owners[0].name.as_str()), ("CronJob", "nightly"));
+    assert_eq!(
+        (owners[0].kind.as_str(), owners[0].name.as_str()),
+        ("CronJob", "nightly")
+    );
     assert_eq!(Some(owners[0].uid.clone()), cronjob_uid);
     assert_eq!(owners[0].controller, Some(true));
     assert_eq!(owners[0].block_owner_deletion, Some(true));
@@ -141,13 +152,14 @@ async fn cronjob_change_creates_one_job_and_a_restart_none(strategy: Strategy) {
         .wait_for("the second CronJob reload", |e| reloaded_with(e, &d3) == 1)
         .await;
     let events = engine.events();
-    assert_eq!(engine_support::reloaded(&events), 1, "the replay created nothing: {events:#?}");
+    assert_eq!(
+        engine_support::reloaded(&events),
+        1,
+        "the replay created nothing: {events:#?}"
+    );
     let all = jobs(&sim).await;
     assert_eq!(all.len(), 2, "one Job per change");
-    assert!(
-        all.iter()
-            .any(|j| { records(strategy, &pod_template(j), &d3) })
-    );
+    assert!(all.iter().any(|j| { records(strategy, &pod_template(j), &d3) }));
     engine.stop().await;
 }
 
@@ -172,11 +184,19 @@ async fn job_is_recreated_with_the_trigger_state(strategy: Strategy) {
 
     set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
     let d2 = digest_of(&[("k", "v2")]);
-    engine.wait_for("the Job reload", |e| reloaded_with(e, &d2) == 1).await;
+    engine
+        .wait_for("the Job reload", |e| reloaded_with(e, &d2) == 1)
+        .await;
     let after = api.get("once").await.expect("the Job exists again");
     assert_ne!(after.metadata.uid, before.metadata.uid, "a new Job");
     assert_eq!(
-        after.metadata.labels.clone().unwrap_or_default().get("kept").map(String::as_str),
+        after
+            .metadata
+            .labels
+            .clone()
+            .unwrap_or_default()
+            .get("kept")
+            .map(String::as_str),
         Some("yes")
     );
     let (old_spec, new_spec) = (
@@ -245,7 +265,10 @@ async fn ignored_cronjobs_and_jobs_are_left_untouched() {
     assert_eq!(engine_support::reloaded(&events), 0, "{events:#?}");
     let all = jobs(&sim).await;
     assert_eq!(all.len(), 1, "no Job created");
-    assert_eq!(all[0].metadata.uid, before.metadata.uid, "the Job was not recreated");
+    assert_eq!(
+        all[0].metadata.uid, before.metadata.uid,
+        "the Job was not recreated"
+    );
     assert_eq!(all[0].metadata.resource_version, before.metadata.resource_version);
     engine.stop().await;
 }

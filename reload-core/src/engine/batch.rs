@@ -98,9 +98,7 @@ fn patch_env(container: &mut Value, entries: &[Value]) {
     let Some(container) = container.as_object_mut() else {
         return;
     };
-    let env = container
-        .entry("env")
-        .or_insert_with(|| Value::Array(Vec::new()));
+    let env = container.entry("env").or_insert_with(|| Value::Array(Vec::new()));
     if !env.is_array() {
         *env = Value::Array(Vec::new());
     }

@@ -181,7 +181,11 @@ impl Reconcile<'_> {
             // it was reloaded for is recorded in its metadata, in the same write: a replay or
             // an engine restart then finds it and creates no second Job.
             for rollout in &out.rollouts {
-                baselines.insert(rollout.source.kind, &rollout.source.name, rollout.new_digest.clone());
+                baselines.insert(
+                    rollout.source.kind,
+                    &rollout.source.name,
+                    rollout.new_digest.clone(),
+                );
             }
         }
         if baselines != baselines_before {

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
 use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions, PropagationPolicy};
 use serde_json::Value;
 
 use crate::workload::{WorkloadKind, WorkloadRef};

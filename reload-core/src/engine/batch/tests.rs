@@ -34,7 +34,10 @@ fn split_body_separates_the_metadata_from_the_cronjob_template_part() {
         split.metadata,
         json!({"metadata": {"annotations": {"reloader.rs/baseline": "{}"}, "resourceVersion": "7"}})
     );
-    assert_eq!(split.template, Some(json!({"metadata": {"annotations": {"k": "v"}}})));
+    assert_eq!(
+        split.template,
+        Some(json!({"metadata": {"annotations": {"k": "v"}}}))
+    );
     assert!(has_metadata_edits(&split.metadata));
 }
 
@@ -68,7 +71,10 @@ fn template_patch_replaces_env_entries_by_name_appends_new_ones_and_deletes() {
 #[test]
 fn template_patch_sets_and_removes_template_annotations() {
     let mut template = json!({"spec": {"containers": []}});
-    apply_template_patch(&mut template, &json!({"metadata": {"annotations": {"k": "v", "a": "b"}}}));
+    apply_template_patch(
+        &mut template,
+        &json!({"metadata": {"annotations": {"k": "v", "a": "b"}}}),
+    );
     apply_template_patch(&mut template, &json!({"metadata": {"annotations": {"a": null}}}));
     assert_eq!(template["metadata"]["annotations"], json!({"k": "v"}));
 }
@@ -81,7 +87,10 @@ fn template_patch_on_odd_input_does_not_panic() {
     assert_eq!(odd, json!("not an object"));
     let mut no_env_array = json!({"spec": {"containers": [{"name": "app", "env": "oops"}]}});
     apply_template_patch(&mut no_env_array, &env_patch("X", "1"));
-    assert_eq!(no_env_array["spec"]["containers"][0]["env"], json!([{"name": "X", "value": "1"}]));
+    assert_eq!(
+        no_env_array["spec"]["containers"][0]["env"],
+        json!([{"name": "X", "value": "1"}])
+    );
 }
 
 #[test]
@@ -93,7 +102,10 @@ fn job_from_cronjob_is_reloaders_manual_job_with_the_env_var() {
     assert_eq!(meta["namespace"], "ns");
     assert_eq!(meta["labels"], json!({"team": "a"}));
     // Template keys win over the manual marker, as in Reloader.
-    assert_eq!(meta["annotations"], json!({"note": "x", INSTANTIATE_ANNOTATION: "kept"}));
+    assert_eq!(
+        meta["annotations"],
+        json!({"note": "x", INSTANTIATE_ANNOTATION: "kept"})
+    );
     assert_eq!(
         meta["ownerReferences"],
         json!([{"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly", "uid": "cj-uid",
@@ -111,7 +123,10 @@ fn job_from_cronjob_defaults_the_manual_annotation() {
     let mut cj = cronjob();
     cj["spec"]["jobTemplate"]["metadata"] = json!({});
     let job = job_from_cronjob(&cj, &json!({})).expect("a complete CronJob");
-    assert_eq!(job["metadata"]["annotations"], json!({INSTANTIATE_ANNOTATION: "manual"}));
+    assert_eq!(
+        job["metadata"]["annotations"],
+        json!({INSTANTIATE_ANNOTATION: "manual"})
+    );
     assert_eq!(job["metadata"].get("labels"), None);
 }
 
@@ -151,7 +166,10 @@ fn recreated_job_strips_server_fields_and_controller_labels_and_keeps_the_rest()
     assert_eq!(copy.get("status"), None);
     assert_eq!(copy["spec"].get("selector"), None);
     assert_eq!(copy["spec"]["manualSelector"], false);
-    assert_eq!(copy["spec"]["template"]["metadata"]["labels"], json!({"app": "x"}));
+    assert_eq!(
+        copy["spec"]["template"]["metadata"]["labels"],
+        json!({"app": "x"})
+    );
     assert_eq!(
         copy["spec"]["template"]["spec"]["containers"][0]["env"],
         json!([{"name": "STAKATER_X", "value": "d1"}])
