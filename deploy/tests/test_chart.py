@@ -261,7 +261,8 @@ class IgnoreRulesTest(unittest.TestCase):
             for kind in ["deployments", "daemonsets", "statefulsets"]:
                 self.assertEqual(verbs(role, "apps", kind), {"get", "list", "watch", "patch"})
             self.assertEqual(verbs(role, "batch", "cronjobs"), {"get", "list", "watch", "patch"})
-            self.assertEqual(verbs(role, "batch", "jobs"), {"get", "list", "watch", "create", "delete"})
+            self.assertEqual(verbs(role, "batch", "cronjobs/finalizers"), {"update"})
+            self.assertEqual(verbs(role, "batch", "jobs"), {"get", "list", "watch", "patch", "create", "delete"})
             self.assertEqual(verbs(role, "events.k8s.io", "events"), {"create", "patch"})
             self.assertEqual(verbs(role, "", "events"), {"create", "patch"})
             self.assertEqual({g for g, *_ in grants(role)}, {"", "apps", "batch", "events.k8s.io"})
@@ -279,7 +280,7 @@ class IgnoreRulesTest(unittest.TestCase):
     def test_ignore_cronjobs_removes_cronjobs(self):
         for role in self.roles({"ignoreCronJobs": True}):
             self.assertEqual(verbs(role, "batch", "cronjobs"), set())
-            self.assertEqual(verbs(role, "batch", "jobs"), {"get", "list", "watch", "create", "delete"})
+            self.assertEqual(verbs(role, "batch", "jobs"), {"get", "list", "watch", "patch", "create", "delete"})
 
     def test_ignore_jobs_keeps_only_the_job_create_that_cronjob_reloads_need(self):
         for role in self.roles({"ignoreJobs": True}):

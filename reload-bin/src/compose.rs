@@ -52,9 +52,23 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         Scope::Namespaces(list) => Namespaces::List(list.clone()),
         Scope::Single(namespace) => Namespaces::List(vec![namespace.clone()]),
     };
+    // Reloader watches every kind it writes; `--ignored-workload-types` drops Jobs/CronJobs
+    // from the watches as well as from the matcher.
+    let mut kinds = vec![
+        WorkloadKind::Deployment,
+        WorkloadKind::DaemonSet,
+        WorkloadKind::StatefulSet,
+    ];
+    if !settings.ignore_cronjobs {
+        kinds.push(WorkloadKind::CronJob);
+    }
+    if !settings.ignore_jobs {
+        kinds.push(WorkloadKind::Job);
+    }
     EngineConfig::default()
         .namespaces(namespaces)
         .ignored_namespaces(ignored_namespaces)
+        .workload_kinds(kinds)
         .source_label_selector(settings.resource_label_selector.clone())
         .excluded_secret_types(settings.exclude_secret_types.clone())
         .watch_configmaps(!settings.ignore_configmaps)
@@ -120,6 +134,19 @@ mod tests {
         assert!(engine.is_watching_configmaps() && !engine.is_watching_secrets());
         let matcher = matcher_config(&s);
         assert!(matcher.is_ignored(&WorkloadKind::Job) && !matcher.is_ignored(&WorkloadKind::CronJob));
+        assert!(!engine.get_workload_kinds().contains(&WorkloadKind::Job));
+        assert!(engine.get_workload_kinds().contains(&WorkloadKind::CronJob));
+    }
+
+    #[test]
+    fn cronjobs_and_jobs_are_watched_unless_ignored() {
+        let engine = engine_config(&settings(&[], &[]));
+        for kind in [WorkloadKind::CronJob, WorkloadKind::Job, WorkloadKind::Deployment] {
+            assert!(engine.get_workload_kinds().contains(&kind), "{kind}");
+        }
+        let engine = engine_config(&settings(&["--ignored-workload-types=jobs,cronjobs"], &[]));
+        assert!(!engine.get_workload_kinds().contains(&WorkloadKind::CronJob));
+        assert!(!engine.get_workload_kinds().contains(&WorkloadKind::Job));
     }
 
     #[test]

@@ -91,6 +91,8 @@ impl Default for EngineConfig {
                 WorkloadKind::Deployment,
                 WorkloadKind::DaemonSet,
                 WorkloadKind::StatefulSet,
+                WorkloadKind::CronJob,
+                WorkloadKind::Job,
             ],
             watch_configmaps: true,
             watch_secrets: true,
@@ -142,7 +144,8 @@ impl EngineConfig {
         self
     }
 
-    /// Workload kinds to watch and reload (default: Deployment, DaemonSet, StatefulSet).
+    /// Workload kinds to watch and reload (default: Deployment, DaemonSet, StatefulSet,
+    /// CronJob, Job, as Reloader; Reloader's `--ignored-workload-types` removes kinds here).
     #[must_use]
     pub fn workload_kinds(mut self, kinds: Vec<WorkloadKind>) -> Self {
         self.workload_kinds = kinds;

@@ -15,6 +15,7 @@ use crate::matcher::Matcher;
 use crate::plan::{Change, ChangeKind, Edit};
 use crate::source::{SourceKind, SourceRef};
 use crate::strategy::ReloadStrategy;
+use crate::workload::WorkloadKind;
 
 use super::baseline;
 use super::index::IndexedWorkload;
@@ -82,6 +83,12 @@ pub struct Decided {
     pub problems: Vec<MatchProblem>,
     /// Whether the write rewrites our JSON annotations and must carry the resourceVersion.
     pub guard_version: bool,
+}
+
+/// Whether workloads of `kind` record applied digests in their metadata annotation (the
+/// baseline annotation) because their pod template is never written: CronJobs.
+pub fn records_applied_digest(kind: &WorkloadKind) -> bool {
+    matches!(kind, WorkloadKind::CronJob)
 }
 
 /// The inputs of one reconcile.
@@ -167,6 +174,18 @@ impl Reconcile<'_> {
                 if self.sources.get(source).is_none() {
                     self.plan_delete(&mut model, &mut out, last);
                 }
+            }
+        }
+        if records_applied_digest(&self.workload.id().kind) {
+            // A CronJob's template is never written (a Job is created from it), so the digest
+            // it was reloaded for is recorded in its metadata, in the same write: a replay or
+            // an engine restart then finds it and creates no second Job.
+            for rollout in &out.rollouts {
+                baselines.insert(
+                    rollout.source.kind,
+                    &rollout.source.name,
+                    rollout.new_digest.clone(),
+                );
             }
         }
         if baselines != baselines_before {

@@ -1,11 +1,13 @@
 //! The kube edge: kube-runtime watchers turned into [`Watcher`]s of reduced records, and the
-//! [`KubeWriter`] that PATCHes workloads. The only file of the engine that calls the API.
+//! [`KubeWriter`] that PATCHes workloads. With [`super::kube_batch`] (CronJob and Job writes),
+//! the only files of the engine that call the API.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
@@ -21,6 +23,7 @@ use crate::workload::{Workload, WorkloadKind, WorkloadRef};
 use super::apply::{WorkloadWriter, WriteError};
 use super::config::{EngineConfig, Namespaces};
 use super::index::IndexedWorkload;
+use super::kube_batch::{self, PendingRecreates};
 use super::run::{Engine, SourceWatcher, WorkloadWatcher};
 use super::sources::SourceRecord;
 
@@ -163,8 +166,16 @@ fn statefulset(s: &StatefulSet) -> Option<IndexedWorkload> {
     indexed(s)
 }
 
-/// The workload watchers of `config` (Deployment, DaemonSet, StatefulSet; other kinds are not
-/// supported by the engine yet and are ignored).
+pub(super) fn cronjob(c: &CronJob) -> Option<IndexedWorkload> {
+    indexed(c)
+}
+
+pub(super) fn job(j: &Job) -> Option<IndexedWorkload> {
+    indexed(j)
+}
+
+/// The workload watchers of `config` (Deployment, DaemonSet, StatefulSet, CronJob, Job; other
+/// kinds are not supported by the engine yet and are ignored).
 pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<WorkloadWatcher> {
     let mut out = Vec::new();
     for kind in config.get_workload_kinds() {
@@ -184,16 +195,29 @@ pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<Workload
                     out.push(watch(api, watcher::Config::default(), statefulset));
                 }
             }
+            WorkloadKind::CronJob => {
+                for api in apis::<CronJob>(client, config.get_namespaces()) {
+                    out.push(watch(api, watcher::Config::default(), cronjob));
+                }
+            }
+            WorkloadKind::Job => {
+                for api in apis::<Job>(client, config.get_namespaces()) {
+                    out.push(watch(api, watcher::Config::default(), job));
+                }
+            }
             _ => {}
         }
     }
     out
 }
 
-/// Writes Deployments, DaemonSets and StatefulSets with strategic-merge PATCHes.
+/// Writes Deployments, DaemonSets and StatefulSets with strategic-merge PATCHes, CronJobs by
+/// creating a Job from their job template and Jobs by recreating them
+/// ([`super::kube_batch`]).
 pub struct KubeWriter {
     client: Client,
     params: PatchParams,
+    pending: PendingRecreates,
 }
 
 impl KubeWriter {
@@ -205,11 +229,12 @@ impl KubeWriter {
                 field_manager: Some(field_manager.to_owned()),
                 ..PatchParams::default()
             },
+            pending: PendingRecreates::default(),
         }
     }
 }
 
-fn write_error(error: kube::Error) -> WriteError {
+pub(super) fn write_error(error: kube::Error) -> WriteError {
     match error {
         kube::Error::Api(status) => WriteError {
             code: status.code,
@@ -257,6 +282,12 @@ impl WorkloadWriter for KubeWriter {
                     .await
                     .map_err(write_error)?,
             ),
+            WorkloadKind::CronJob => {
+                return kube_batch::write_cronjob(&self.client, &self.params, id, body).await;
+            }
+            WorkloadKind::Job => {
+                return kube_batch::write_job(&self.client, &self.params, &self.pending, id, body).await;
+            }
             _ => return Err(unsupported(id)),
         };
         state.ok_or_else(|| WriteError::new(422, "the server returned a workload without a pod template"))
@@ -274,6 +305,8 @@ impl WorkloadWriter for KubeWriter {
             WorkloadKind::StatefulSet => {
                 statefulset(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?)
             }
+            WorkloadKind::CronJob => cronjob(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?),
+            WorkloadKind::Job => job(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?),
             _ => return Err(unsupported(id)),
         };
         state.ok_or_else(|| WriteError::new(422, "the server returned a workload without a pod template"))

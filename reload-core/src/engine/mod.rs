@@ -75,6 +75,16 @@
 //! | startup / re-list | any | differs | roll (once) |
 //! | startup / re-list | any | none | baseline (no roll) |
 //! | workload first seen | any | none, and created no later than a change the engine observed | roll |
+//! | CronJob roll | any | (as above) | create ONE Job from the job template; record the digest in the CronJob's metadata `reloader.rs/baseline` first |
+//! | Job roll | any | (as above) | DELETE (Background) and CREATE the stripped copy, same name |
+//!
+//! CronJobs: the job template is never written, so the digest a CronJob was reloaded for is
+//! recorded in its metadata annotation `reloader.rs/baseline` (our key, metadata-only, written
+//! even with baselines off) before the Job is created, under the planned resourceVersion: a
+//! replay or an engine restart finds it and creates no second Job. If the create then fails,
+//! that change gets no off-schedule run (reported `Failed`); the next scheduled run reads the
+//! current data anyway. Jobs: the copy is kept in memory after the delete until a create
+//! succeeds (see `kube_batch`).
 //!
 //! Deviations from Reloader: a create with reload-on-create does not roll a workload that
 //! already records the digest (Reloader's annotations strategy always rolls); a recreate with
@@ -102,10 +112,12 @@
 
 mod apply;
 pub mod baseline;
+pub mod batch;
 mod config;
 mod decide;
 mod index;
 pub mod kube;
+mod kube_batch;
 mod observer;
 mod queue;
 mod rate;

@@ -307,6 +307,14 @@ impl State {
             }
             WatchEvent::Deleted(indexed) => {
                 let id = indexed.id().clone();
+                let replaced = self.index.get(&id).is_some_and(|current| {
+                    current.uid.is_some() && indexed.uid.is_some() && current.uid != indexed.uid
+                });
+                if replaced {
+                    // The delete of an older incarnation (a Job we recreated, whose create
+                    // response is already indexed): the object of that name lives on.
+                    return;
+                }
                 self.index.remove(&id);
                 self.memory.remove(&id);
                 self.queue.forget(&id);

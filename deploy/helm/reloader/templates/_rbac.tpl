@@ -5,7 +5,10 @@ RBAC rules of the watched scope: what the binary does, nothing more.
 - Deployments/DaemonSets/StatefulSets: get (conflict refresh), list, watch, patch (never update).
 - CronJobs: get, list, watch, patch. Reloading a CronJob creates a Job, so `jobs create` stays
   while CronJobs are reloaded even with ignoreJobs.
-- Jobs: get, list, watch, create, delete (a Job reload deletes and recreates it).
+- Jobs: get, list, watch, patch (metadata-only baselines), create, delete (a Job reload deletes
+  and recreates it).
+- cronjobs/finalizers: update, so the Job created from a CronJob may carry an owner reference
+  with blockOwnerDeletion where OwnerReferencesPermissionEnforcement is on (OpenShift).
 - Argo Rollouts and CSI SecretProviderClass(PodStatus) only when enabled.
 - Events in both groups: kube-runtime's Recorder writes events.k8s.io/v1, core events are
   kept for older paths; Events go to the workload's namespace.
@@ -34,11 +37,14 @@ Argument: dict "root" $ "global" bool.
 - apiGroups: [batch]
   resources: [cronjobs]
   verbs: [get, list, watch, patch]
+- apiGroups: [batch]
+  resources: [cronjobs/finalizers]
+  verbs: [update]
 {{- end }}
 {{- if not $r.ignoreJobs }}
 - apiGroups: [batch]
   resources: [jobs]
-  verbs: [get, list, watch, create, delete]
+  verbs: [get, list, watch, patch, create, delete]
 {{- else if not $r.ignoreCronJobs }}
 - apiGroups: [batch]
   resources: [jobs]
