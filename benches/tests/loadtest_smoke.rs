@@ -2,15 +2,7 @@
 //! binaries. A correctness check (every change rolled exactly once, none lost), not a timing
 //! check.
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
-}
 
 fn report(output: &Output) -> String {
     format!(
@@ -21,49 +13,11 @@ fn report(output: &Output) -> String {
     )
 }
 
-/// Builds (or confirms up to date) the release `kube-sim` and `reloader` binaries, as
-/// `tests/tests/chart.rs` does, and returns their directory.
-fn build_binaries(root: &Path) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    // `cargo test --no-run` resolves features exactly as the enclosing
-    // `cargo test --release --workspace` did, so inside a workspace run this only checks
-    // fingerprints; both binaries are produced because their packages have integration tests.
-    command
-        .args(["test", "--release", "--workspace", "--no-run"])
-        .current_dir(root);
-    // Cargo gives this test process the package's own variables; build scripts that watch them
-    // would see a changed environment and rebuild everything.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy();
-        if key.starts_with("CARGO_PKG_")
-            || key.starts_with("CARGO_MANIFEST_")
-            || key.starts_with("CARGO_CRATE_")
-            || key.starts_with("CARGO_BIN_")
-            || [
-                "CARGO_PRIMARY_PACKAGE",
-                "CARGO_TARGET_TMPDIR",
-                "CARGO_RUSTC_CURRENT_DIR",
-                "OUT_DIR",
-            ]
-            .contains(&key.as_ref())
-        {
-            command.env_remove(key.as_ref());
-        }
-    }
-    let build = command.output().expect("cargo runs");
-    assert!(
-        build.status.success(),
-        "building the binaries failed:\n{}",
-        report(&build)
-    );
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    target.join("release")
-}
-
 #[test]
 fn a_five_second_burst_rolls_every_change_exactly_once() {
-    let bin_dir = build_binaries(&repo_root());
+    // `kube-sim` is built next to `reloader`: its package has integration tests too.
+    let reloader = reload_tests::binaries::reloader_path().unwrap_or_else(|error| panic!("{error}"));
+    let bin_dir = reloader.parent().expect("the binary lives in target/release");
     let output = Command::new(env!("CARGO_BIN_EXE_loadtest"))
         .args(["--scenario", "S1", "--duration", "5", "--json"])
         .env("LOADTEST_BIN_DIR", &bin_dir)

@@ -1,5 +1,5 @@
 //! CronJob and Job writes as pure JSON transformations (the API calls live in
-//! [`super::kube_batch`]).
+//! the private `kube_batch` module).
 //!
 //! Neither kind can take the engine's strategic-merge patch on its pod template: a CronJob's
 //! template is never written (Reloader creates a Job from it instead), and a Job's template is

@@ -1,5 +1,5 @@
 //! The kube edge: kube-runtime watchers turned into [`Watcher`]s of reduced records, and the
-//! [`KubeWriter`] that PATCHes workloads. With [`super::kube_batch`] (CronJob and Job writes),
+//! [`KubeWriter`] that PATCHes workloads. With the private `kube_batch` module (CronJob and Job writes),
 //! the only files of the engine that call the API.
 
 use std::sync::Arc;
@@ -213,7 +213,7 @@ pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<Workload
 
 /// Writes Deployments, DaemonSets and StatefulSets with strategic-merge PATCHes, CronJobs by
 /// creating a Job from their job template and Jobs by recreating them
-/// ([`super::kube_batch`]).
+/// (the private `kube_batch` module).
 pub struct KubeWriter {
     client: Client,
     params: PatchParams,
