@@ -20,7 +20,7 @@ fn a_five_second_burst_rolls_every_change_exactly_once() {
     let bin_dir = reloader.parent().expect("the binary lives in target/release");
     let output = Command::new(env!("CARGO_BIN_EXE_loadtest"))
         .args(["--scenario", "S1", "--duration", "5", "--json"])
-        .env("LOADTEST_BIN_DIR", &bin_dir)
+        .env("LOADTEST_BIN_DIR", bin_dir)
         .output()
         .expect("loadtest runs");
     assert!(output.status.success(), "loadtest failed:\n{}", report(&output));
