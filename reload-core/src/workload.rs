@@ -183,6 +183,18 @@ pub enum VolumeSource {
     Other,
 }
 
+impl Workload {
+    /// The sources the pod template references ([`PodTemplate::references`]), as full
+    /// references in the workload's own namespace.
+    pub fn referenced_sources(&self) -> Vec<crate::source::SourceRef> {
+        self.template
+            .references()
+            .into_iter()
+            .map(|r| crate::source::SourceRef::new(r.kind, self.id.namespace.clone(), r.name))
+            .collect()
+    }
+}
+
 impl PodTemplate {
     /// Every source the template references by name, through any path Reloader considers
     /// (`reloader-spec.md` §5): volumes (`configMap`, `secret`, projected sources, CSI

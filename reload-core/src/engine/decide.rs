@@ -205,14 +205,8 @@ impl Reconcile<'_> {
     /// its namespace if it carries a named reload annotation, and the triggering ones.
     fn candidate_sources(&self, trigger: &Trigger) -> BTreeSet<SourceRef> {
         let id = self.workload.id();
-        let mut found: BTreeSet<SourceRef> = self
-            .workload
-            .workload
-            .template
-            .references()
-            .into_iter()
-            .map(|r| SourceRef::new(r.kind, id.namespace.clone(), r.name))
-            .collect();
+        let mut found: BTreeSet<SourceRef> =
+            self.workload.workload.referenced_sources().into_iter().collect();
         if self.named {
             for kind in SourceKind::ALL {
                 found.extend(

@@ -138,13 +138,7 @@ impl WorkloadIndex {
         }
         let id = indexed.id().clone();
         let is_new = self.remove(&id).is_none();
-        let references: Vec<SourceRef> = indexed
-            .workload
-            .template
-            .references()
-            .into_iter()
-            .map(|r| SourceRef::new(r.kind, id.namespace.clone(), r.name))
-            .collect();
+        let references = indexed.workload.referenced_sources();
         let named = self.named_keys.iter().any(|key| {
             indexed.workload.annotations.contains_key(key)
                 || indexed.workload.template.annotations.contains_key(key)
