@@ -85,11 +85,9 @@ fn custom_watcher(client: kube::Client, namespace: &str) -> WorkloadWatcher {
                 Ok(Event::Init) => Some(Ok(WatchEvent::ResyncStarted)),
                 Ok(Event::InitApply(o)) => indexed(&o).map(|w| Ok(WatchEvent::ResyncItem(w))),
                 Ok(Event::InitDone) => Some(Ok(WatchEvent::ResyncDone)),
-                Err(error) => Some(Err(reload_core::Error::ReadObject {
+                Err(error) => Some(Err(reload_core::Error::Watch {
                     kind: "Rollout".to_owned(),
-                    namespace: String::new(),
-                    name: String::new(),
-                    problem: format!("watch failed: {error}"),
+                    problem: error.to_string(),
                 })),
             })
         })

@@ -73,11 +73,9 @@ where
         .filter_map(move |item| {
             let mapped = match item {
                 Ok(event) => map_event(event, &reduce).map(Ok),
-                Err(error) => Some(Err(crate::Error::ReadObject {
+                Err(error) => Some(Err(crate::Error::Watch {
                     kind: K::kind(&K::DynamicType::default()).into_owned(),
-                    namespace: String::new(),
-                    name: String::new(),
-                    problem: format!("watch failed: {error}"),
+                    problem: error.to_string(),
                 })),
             };
             std::future::ready(mapped)
