@@ -26,7 +26,7 @@ use reload_core::engine::{Engine, EngineConfig, EngineEvent, EngineSkip};
 use reload_core::hash::ReloaderHasher;
 use reload_core::matcher::{AnnotationMatcher, MatcherConfig};
 use reload_core::{Matcher, SourceKind, SourceMeta, SourceRef, Workload, WorkloadKind, WorkloadRef};
-use reload_examples::{Recorder, RunningEngine, check, say};
+use reload_examples::{Recorder, check, say};
 use reload_strategies::EnvVarStrategy;
 use reload_tests::sim::Simulator;
 use serde_json::json;
@@ -119,7 +119,7 @@ async fn on_the_simulator(out: &mut dyn Write) -> anyhow::Result<()> {
     )
     .observer(recorder.observer());
     let client = sim.client()?;
-    let running = RunningEngine::spawn(engine, client.clone());
+    let running = engine.spawn(client.clone());
     let result = edit_both(&client, &recorder, out).await;
     running.stop().await?;
     sim.shutdown().await;

@@ -31,7 +31,7 @@ use reload_core::trigger::{self, TriggerState};
 use reload_core::{
     Change, Digest, Edit, Plan, ReloadStrategy, SourceRef, Workload, WorkloadKind, WorkloadRef,
 };
-use reload_examples::{Recorder, RunningEngine, check, say};
+use reload_examples::{Recorder, check, say};
 use reload_tests::sim::Simulator;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -207,7 +207,7 @@ async fn reload_and_delete(client: &kube::Client, out: &mut dyn Write) -> anyhow
         Arc::new(ReloaderHasher),
     )
     .observer(Arc::new(observer));
-    let running = RunningEngine::spawn(engine, client.clone());
+    let running = engine.spawn(client.clone());
     let result = async {
         recorder
             .wait_for("the baseline of db", |e| {

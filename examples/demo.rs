@@ -33,7 +33,7 @@ use reload_core::engine::{Engine, EngineConfig, EngineEvent, Namespaces};
 use reload_core::hash::ReloaderHasher;
 use reload_core::matcher::{AnnotationMatcher, MatcherConfig};
 use reload_core::{Digest, ReloadStrategy, SourceKind};
-use reload_examples::{Recorder, RunningEngine, check, reloader_line, say};
+use reload_examples::{Recorder, check, reloader_line, say};
 use reload_strategies::{AnnotationStrategy, EnvVarStrategy, LAST_RELOADED_FROM, env_var_name};
 use reload_tests::sim::Simulator;
 use serde_json::json;
@@ -190,7 +190,7 @@ async fn scenario(
         Arc::new(ReloaderHasher),
     )
     .observer(recorder.observer());
-    let running = RunningEngine::spawn(engine, client.clone());
+    let running = engine.spawn(client.clone());
     let result = watch_the_reload(target, client, ns, choice, &recorder, out).await;
     running.stop().await?;
     result

@@ -33,15 +33,15 @@ use kube::runtime::WatchStreamExt as _;
 use kube::runtime::watcher::{self, Event};
 use reload_core::engine::kube::{KubeWriter, StreamWatcher, source_watchers, workload_watchers};
 use reload_core::engine::{
-    Engine, EngineConfig, EngineEvent, IndexedWorkload, Namespaces, WorkloadWatcher, WorkloadWriter,
-    WriteError,
+    Engine, EngineConfig, EngineEvent, EngineHandle, IndexedWorkload, Namespaces, WorkloadWatcher,
+    WorkloadWriter, WriteError,
 };
 use reload_core::hash::ReloaderHasher;
 use reload_core::matcher::{AnnotationMatcher, MatcherConfig};
 use reload_core::{
     Hasher, ReloadStrategy, SourceKind, SourceRef, WatchEvent, Workload, WorkloadKind, WorkloadRef,
 };
-use reload_examples::{Recorder, RunningEngine, check, reloader_line, say};
+use reload_examples::{Recorder, check, reloader_line, say};
 use reload_strategies::AnnotationStrategy;
 use reload_tests::sim::Simulator;
 use serde_json::{Value, json};
@@ -148,7 +148,7 @@ impl WorkloadWriter for ControllerWriter {
 /// Starts the embedded engine: standard watchers for sources and Deployments, our own watcher
 /// and writer for the custom kind. This is what a controller's `main` spawns next to its own
 /// reconciler.
-fn start_embedded(client: &kube::Client, namespace: &str, recorder: &Recorder) -> RunningEngine {
+fn start_embedded(client: &kube::Client, namespace: &str, recorder: &Recorder) -> EngineHandle {
     let config = EngineConfig::default()
         .namespaces(Namespaces::List(vec![namespace.to_owned()]))
         .workload_kinds(vec![WorkloadKind::Deployment]);
@@ -171,7 +171,7 @@ fn start_embedded(client: &kube::Client, namespace: &str, recorder: &Recorder) -
         hasher,
     )
     .observer(recorder.observer());
-    RunningEngine::spawn_with(move |stop| {
+    EngineHandle::spawn_with(move |stop| {
         engine.run_with(sources, workloads, writer, async move {
             let _ = stop.await;
         })

@@ -9,10 +9,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use reload_core::engine::{Engine, EngineEvent, Observer};
+use reload_core::engine::{EngineEvent, Observer};
 use reload_core::{SourceRef, WorkloadRef};
-use tokio::sync::{Notify, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::Notify;
 
 /// How long an example waits for one expected engine event before it gives up with an error.
 pub const WAIT: Duration = Duration::from_secs(15);
@@ -116,40 +115,6 @@ impl Recorder {
         tokio::time::timeout(WAIT, waiting)
             .await
             .with_context(|| format!("timed out after {WAIT:?} waiting for {what}"))
-    }
-}
-
-/// An engine running on a task, with its stop switch.
-pub struct RunningEngine {
-    stop: oneshot::Sender<()>,
-    task: JoinHandle<reload_core::Result<()>>,
-}
-
-impl RunningEngine {
-    /// Spawns `engine.run(client, ..)`; [`RunningEngine::stop`] ends it.
-    pub fn spawn(engine: Engine, client: kube::Client) -> Self {
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(engine.run(client, async move {
-            let _ = stopped.await;
-        }));
-        RunningEngine { stop, task }
-    }
-
-    /// Spawns an already built run future (for `Engine::run_with`).
-    pub fn spawn_with<F>(run: impl FnOnce(oneshot::Receiver<()>) -> F) -> Self
-    where
-        F: std::future::Future<Output = reload_core::Result<()>> + Send + 'static,
-    {
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(run(stopped));
-        RunningEngine { stop, task }
-    }
-
-    /// Signals shutdown and waits for the engine to return.
-    pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(());
-        self.task.await.context("the engine task panicked")??;
-        Ok(())
     }
 }
 

@@ -33,6 +33,9 @@ pub enum Error {
         /// The cause, as the client reported it.
         problem: String,
     },
+    /// The spawned engine task panicked or was cancelled (see `engine::EngineHandle`).
+    #[error("the engine task ended abnormally: {0}")]
+    EngineTask(String),
     /// A keyed-digest key was unusable (empty).
     #[error("invalid digest key: {0}")]
     DigestKey(String),
@@ -44,6 +47,7 @@ impl Error {
         match self {
             Error::ReadObject { .. } => "read_object",
             Error::Watch { .. } => "watch",
+            Error::EngineTask(_) => "engine_task",
             Error::DigestKey(_) => "digest_key",
         }
     }
