@@ -23,6 +23,15 @@ pub enum Error {
         /// What is wrong with it.
         problem: String,
     },
+    /// A watched workload cannot be reloaded (e.g. an Argo Rollout with `spec.workloadRef` and no
+    /// inline pod template); the engine reports it and skips the object.
+    #[error("cannot reload {workload}: {reason}")]
+    UnsupportedWorkload {
+        /// The workload.
+        workload: crate::workload::WorkloadRef,
+        /// Why.
+        reason: String,
+    },
     /// A keyed-digest key was unusable (empty).
     #[error("invalid digest key: {0}")]
     DigestKey(String),
@@ -34,6 +43,7 @@ impl Error {
         match self {
             Error::ReadObject { .. } => "read_object",
             Error::DigestKey(_) => "digest_key",
+            Error::UnsupportedWorkload { .. } => "unsupported_workload",
         }
     }
 }

@@ -118,9 +118,13 @@ mod decide;
 mod index;
 pub mod kube;
 mod kube_batch;
+mod kube_rollout;
 mod observer;
+pub mod pause;
 mod queue;
 mod rate;
+mod resume;
+pub mod rollout;
 mod run;
 mod sources;
 
@@ -128,7 +132,7 @@ mod sources;
 mod fixtures;
 
 pub use apply::{WorkloadWriter, WriteError, WriteOutcome};
-pub use config::{EngineConfig, Namespaces, Rate};
+pub use config::{CronJobMode, EngineConfig, Namespaces, Rate};
 pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
 pub use index::{IndexedWorkload, WorkloadIndex};
 pub use observer::{EngineEvent, EngineSkip, Observer};
