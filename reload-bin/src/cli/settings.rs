@@ -2,6 +2,7 @@
 //! start-up. Where Reloader only warns (cosmetic), we warn the same way; where Reloader silently
 //! ignores what the operator asked, we fail with a message naming the flag.
 
+use reload_core::engine::CronJobMode;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -105,6 +106,8 @@ pub struct Settings {
     pub sync_after_restart: bool,
     /// `--enable-csi-integration`.
     pub csi: bool,
+    /// `--cronjob-reload`.
+    pub cronjob_mode: CronJobMode,
     /// `--auto-reload-all`.
     pub auto_reload_all: bool,
     /// `--webhook-url`, when set.
@@ -174,6 +177,7 @@ impl Settings {
             "reloadOnDelete": self.reload_on_delete,
             "syncAfterRestart": self.sync_after_restart,
             "enableCSIIntegration": self.csi,
+            "cronjobReload": match self.cronjob_mode { CronJobMode::PatchTemplate => "patch-template", _ => "create-job" },
             "autoReloadAll": self.auto_reload_all,
             "webhookUrlSet": self.webhook_url.is_some(),
             "ha": self.ha.as_ref().map(|ha| serde_json::json!({ "podName": ha.pod_name, "podNamespace": ha.pod_namespace })),
@@ -276,6 +280,16 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         ));
     }
 
+    let cronjob_mode = match args.cronjob_reload.as_str() {
+        "create-job" => CronJobMode::CreateJob,
+        "patch-template" => CronJobMode::PatchTemplate,
+        other => {
+            return Err(SettingsError(format!(
+                "invalid --cronjob-reload {other:?}: must be one of: create-job, patch-template"
+            )));
+        }
+    };
+
     let webhook_url = Some(args.webhook_url.clone()).filter(|u| !u.is_empty());
     if webhook_url.is_some() {
         warnings.push("webhook-url is set, will only send webhook, no resources will be reloaded".into());
@@ -294,6 +308,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         reload_on_delete: args.reload_on_delete == "true",
         sync_after_restart: args.sync_after_restart,
         csi: args.enable_csi_integration,
+        cronjob_mode,
         auto_reload_all: args.auto_reload_all,
         webhook_url,
         ha,

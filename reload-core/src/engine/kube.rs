@@ -24,6 +24,7 @@ use super::apply::{WorkloadWriter, WriteError};
 use super::config::{CronJobMode, EngineConfig, Namespaces};
 use super::index::IndexedWorkload;
 use super::kube_batch::{self, PendingRecreates};
+use super::kube_csi;
 use super::kube_rollout;
 use super::observer::EngineEvent;
 use super::run::{Engine, SourceWatcher, WorkloadWatcher};
@@ -124,7 +125,8 @@ where
 
 /// The source watchers of `config`: ConfigMaps and Secrets, per namespace in list mode, with
 /// the label selector, the Secret type exclusion as a field selector, bounded pages, and every
-/// object reduced to a [`SourceRecord`] in the stream (data never leaves it).
+/// object reduced to a [`SourceRecord`] in the stream (data never leaves it); with
+/// [`EngineConfig::csi`], the CSI pod statuses too (the private `kube_csi` module).
 pub fn source_watchers(
     client: &Client,
     config: &EngineConfig,
@@ -155,6 +157,9 @@ pub fn source_watchers(
                 SourceRecord::from_secret(s, hasher.as_ref(), &keep)
             }));
         }
+    }
+    if config.is_csi() {
+        out.extend(kube_csi::csi_watchers(client, config, hasher));
     }
     out
 }
@@ -261,7 +266,7 @@ pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<Workload
 pub struct KubeWriter {
     client: Client,
     params: PatchParams,
-    pending: PendingRecreates,
+    pending: Arc<PendingRecreates>,
     cronjob_mode: CronJobMode,
 }
 
@@ -274,7 +279,7 @@ impl KubeWriter {
                 field_manager: Some(field_manager.to_owned()),
                 ..PatchParams::default()
             },
-            pending: PendingRecreates::default(),
+            pending: Arc::default(),
             cronjob_mode: CronJobMode::CreateJob,
         }
     }
@@ -403,6 +408,15 @@ impl Engine {
                 cause,
             });
             engine.config = engine.config.argo_rollouts(false);
+        }
+        if engine.config.is_csi()
+            && let Err(cause) = kube_rollout::check_served(&client, &kube_csi::pod_status_resource()).await
+        {
+            engine.observer.observe(&EngineEvent::KindUnavailable {
+                kind: "SecretProviderClassPodStatus".to_owned(),
+                cause,
+            });
+            engine.config = engine.config.csi(false);
         }
         let sources = source_watchers(&client, &engine.config, &engine.hasher);
         let workloads = workload_watchers(&client, &engine.config);

@@ -118,6 +118,7 @@ mod decide;
 mod index;
 pub mod kube;
 mod kube_batch;
+mod kube_csi;
 mod kube_rollout;
 mod observer;
 pub mod pause;
