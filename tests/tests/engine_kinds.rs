@@ -329,8 +329,9 @@ async fn job_whose_recreate_fails_after_the_delete_is_recreated_when_the_api_rec
     let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
     engine.wait_baselined(1).await;
 
-    // The engine's create after the delete and the first two background retries fail.
-    sim.fail_next(FailureRule::new(503, 3).verb("create").resource("jobs"));
+    // The engine's create after the delete and the first two background retries fail (500:
+    // kube's client retries 429/503/504 by itself, so those would never reach the engine).
+    sim.fail_next(FailureRule::new(500, 3).verb("create").resource("jobs"));
     set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
     engine
         .wait_for("the failure to be reported", |e| {
