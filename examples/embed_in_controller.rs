@@ -69,6 +69,7 @@ fn indexed(object: &DynamicObject) -> Option<IndexedWorkload> {
         uid: meta.uid.clone(),
         resource_version: meta.resource_version.clone(),
         created_ms: meta.creation_timestamp.as_ref().map(|t| t.0.as_millisecond()),
+        paused: false,
     })
 }
 

@@ -300,7 +300,7 @@ class IgnoreRulesTest(unittest.TestCase):
         for role in self.roles({}):
             self.assertFalse({"argoproj.io", "secrets-store.csi.x-k8s.io"} & {g for g, *_ in grants(role)})
         for role in self.roles({"isArgoRollouts": True, "enableCSIIntegration": True}):
-            self.assertEqual(verbs(role, "argoproj.io", "rollouts"), {"get", "list", "watch", "patch"})
+            self.assertEqual(verbs(role, "argoproj.io", "rollouts"), {"get", "list", "watch", "patch", "update"})
             for kind in ["secretproviderclasspodstatuses", "secretproviderclasses"]:
                 self.assertEqual(verbs(role, "secrets-store.csi.x-k8s.io", kind), {"get", "list", "watch"})
 

@@ -82,6 +82,9 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         .dry_run(settings.dry_run)
         .field_manager("Reloader")
         .matcher_keys(&settings.keys)
+        .argo_rollouts(settings.argo_rollouts)
+        .csi(settings.csi)
+        .cronjob_mode(settings.cronjob_mode)
 }
 
 #[cfg(test)]
@@ -89,6 +92,7 @@ mod tests {
     use std::collections::HashMap;
 
     use clap::Parser;
+    use reload_core::engine::CronJobMode;
 
     use super::*;
     use crate::cli::{Cli, settings::resolve};
@@ -100,6 +104,32 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         resolve(&cli.run, &|k| env.get(k).cloned()).unwrap()
+    }
+
+    #[test]
+    fn rollouts_csi_and_the_cronjob_mode_reach_the_engine() {
+        let defaults = engine_config(&settings(&[], &[]));
+        assert!(!defaults.is_watching_rollouts());
+        assert!(!defaults.is_csi());
+        assert_eq!(defaults.get_cronjob_mode(), CronJobMode::CreateJob);
+        let on = engine_config(&settings(
+            &[
+                "--is-Argo-Rollouts=true",
+                "--enable-csi-integration",
+                "--cronjob-reload=patch-template",
+            ],
+            &[],
+        ));
+        assert!(on.is_watching_rollouts());
+        assert!(on.is_csi());
+        assert_eq!(on.get_cronjob_mode(), CronJobMode::PatchTemplate);
+    }
+
+    #[test]
+    fn an_unknown_cronjob_mode_is_a_start_up_error() {
+        let cli = Cli::try_parse_from(["reloader", "--cronjob-reload=sometimes"]).unwrap();
+        let error = resolve(&cli.run, &|_| None).unwrap_err();
+        assert!(error.to_string().contains("--cronjob-reload"), "{error}");
     }
 
     #[test]

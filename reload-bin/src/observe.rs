@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use reload_core::engine::{EngineEvent, EngineSkip, Observer};
-use reload_core::{SourceRef, WorkloadRef};
+use reload_core::{MatchProblem, SourceRef, WorkloadRef};
 use tokio::sync::mpsc;
 use tracing::Level;
 
@@ -116,6 +116,24 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
             ),
         )],
         EngineEvent::Failed { workload, cause, .. } => failed(workload, cause),
+        EngineEvent::MatchProblem {
+            workload,
+            problem:
+                problem @ (MatchProblem::UnsupportedWorkload { .. } | MatchProblem::InvalidPausePeriod { .. }),
+        } => warning(
+            workload,
+            if matches!(problem, MatchProblem::UnsupportedWorkload { .. }) {
+                "ReloadSkipped"
+            } else {
+                "InvalidPausePeriod"
+            },
+            Level::WARN,
+            format!("{}: {problem}", workload_phrase(workload)),
+        ),
+        EngineEvent::KindUnavailable { kind, cause } => vec![Effect::Log(
+            Level::INFO,
+            format!("Skipping {kind}: not served by the API server ({cause}); running without it"),
+        )],
         EngineEvent::MatchProblem { workload, problem } => warning(
             workload,
             "InvalidReloadAnnotation",

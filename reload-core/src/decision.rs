@@ -76,6 +76,25 @@ pub enum MatchProblem {
         /// The regex compiler's message.
         message: String,
     },
+    /// The pause-period annotation is not a Go duration: the reload went ahead without a pause.
+    #[error(
+        "invalid pause period {value:?} in annotation {annotation:?} (reloaded without a pause): {message}"
+    )]
+    InvalidPausePeriod {
+        /// The annotation key.
+        annotation: String,
+        /// The value as written.
+        value: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The workload cannot be reloaded at all (e.g. an Argo Rollout with `spec.workloadRef`
+    /// and no inline pod template); it is skipped.
+    #[error("workload skipped: {reason}")]
+    UnsupportedWorkload {
+        /// Why.
+        reason: String,
+    },
 }
 
 /// A decision plus any problems found on the way.

@@ -36,6 +36,15 @@ pub enum Error {
     /// The spawned engine task panicked or was cancelled (see `engine::EngineHandle`).
     #[error("the engine task ended abnormally: {0}")]
     EngineTask(String),
+    /// A watched workload cannot be reloaded (e.g. an Argo Rollout with `spec.workloadRef` and no
+    /// inline pod template); the engine reports it and skips the object.
+    #[error("cannot reload {workload}: {reason}")]
+    UnsupportedWorkload {
+        /// The workload.
+        workload: crate::workload::WorkloadRef,
+        /// Why.
+        reason: String,
+    },
     /// A keyed-digest key was unusable (empty).
     #[error("invalid digest key: {0}")]
     DigestKey(String),
@@ -49,6 +58,7 @@ impl Error {
             Error::Watch { .. } => "watch",
             Error::EngineTask(_) => "engine_task",
             Error::DigestKey(_) => "digest_key",
+            Error::UnsupportedWorkload { .. } => "unsupported_workload",
         }
     }
 

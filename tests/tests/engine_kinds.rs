@@ -1,6 +1,7 @@
 //! CronJobs and Jobs through the engine and the simulator: a CronJob change creates exactly one
 //! Job (and an engine restart none), a Job is recreated under its name with the trigger state,
-//! and ignored kinds are left alone.
+//! and ignored kinds are left alone; template-only mode patches the CronJob and creates no Job;
+//! a Job whose recreate fails after the delete is recreated once the API recovers.
 
 mod engine_support;
 
@@ -12,10 +13,10 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use kube::api::{Api, ListParams};
 use reload_core::WorkloadKind;
-use reload_core::engine::EngineEvent;
 use reload_core::engine::batch::INSTANTIATE_ANNOTATION;
+use reload_core::engine::{CronJobMode, EngineEvent};
 use reload_core::matcher::MatcherConfig;
-use reload_tests::sim::Simulator;
+use reload_tests::sim::{FailureRule, Simulator};
 use serde_json::{Value, json};
 
 const NS: &str = "kinds";
@@ -270,5 +271,103 @@ async fn ignored_cronjobs_and_jobs_are_left_untouched() {
         "the Job was not recreated"
     );
     assert_eq!(all[0].metadata.resource_version, before.metadata.resource_version);
+    engine.stop().await;
+}
+
+async fn cronjob_patch_template_mode_writes_the_template_and_creates_no_job(strategy: Strategy) {
+    let sim = Simulator::start().await.expect("simulator");
+    seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
+    seed(&sim, cronjob("nightly", "cfg"));
+    let config = config().cronjob_mode(CronJobMode::PatchTemplate);
+    let engine = start(&sim, strategy, config, MatcherConfig::default()).await;
+    engine.wait_baselined(1).await;
+
+    set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
+    let d2 = digest_of(&[("k", "v2")]);
+    engine
+        .wait_for("the CronJob reload", |e| reloaded_with(e, &d2) == 1)
+        .await;
+    let cronjob = Api::<CronJob>::namespaced(sim.client().expect("client"), NS)
+        .get("nightly")
+        .await
+        .expect("cronjob");
+    let job_template = cronjob.spec.expect("spec").job_template;
+    let template = job_template.spec.expect("job template spec").template;
+    assert_records(strategy, &template, "cfg", NS, &d2);
+    assert_eq!(
+        job_template
+            .metadata
+            .and_then(|m| m.annotations)
+            .unwrap_or_default()
+            .get("owner")
+            .map(String::as_str),
+        Some("data"),
+        "the rest of the job template is kept"
+    );
+    assert!(jobs(&sim).await.is_empty(), "template-only mode creates no Job");
+    assert_eq!(failed(&engine.events()), 0);
+    engine.stop().await;
+}
+
+#[tokio::test]
+async fn cronjob_patch_template_mode_writes_the_env_var_and_creates_no_job() {
+    cronjob_patch_template_mode_writes_the_template_and_creates_no_job(Strategy::EnvVars).await;
+}
+
+#[tokio::test]
+async fn cronjob_patch_template_mode_writes_the_annotation_and_creates_no_job() {
+    cronjob_patch_template_mode_writes_the_template_and_creates_no_job(Strategy::Annotations).await;
+}
+
+#[tokio::test]
+async fn job_whose_recreate_fails_after_the_delete_is_recreated_when_the_api_recovers() {
+    let sim = Simulator::start().await.expect("simulator");
+    seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
+    seed(&sim, job("once", "cfg"));
+    let api = Api::<Job>::namespaced(sim.client().expect("client"), NS);
+    let before = api.get("once").await.expect("job");
+    let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
+    engine.wait_baselined(1).await;
+
+    // The engine's create after the delete and the first two background retries fail (500:
+    // kube's client retries 429/503/504 by itself, so those would never reach the engine).
+    sim.fail_next(FailureRule::new(500, 3).verb("create").resource("jobs"));
+    set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
+    engine
+        .wait_for("the failure to be reported", |e| {
+            count(e, |e| {
+                matches!(e, EngineEvent::Failed { workload, cause, .. }
+                    if workload.name == "once" && cause.contains("could not be recreated"))
+            }) == 1
+        })
+        .await;
+    let mut after = None;
+    for _ in 0..400 {
+        if let Some(job) = api.get_opt("once").await.expect("get") {
+            after = Some(job);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let after = after.expect("the Job is recreated once the API recovers");
+    assert_ne!(after.metadata.uid, before.metadata.uid, "a new Job");
+    let (old_spec, new_spec) = (before.spec.expect("spec"), after.spec.expect("spec"));
+    assert_eq!(new_spec.backoff_limit, old_spec.backoff_limit);
+    let template = new_spec.template;
+    assert_records(
+        Strategy::EnvVars,
+        &template,
+        "cfg",
+        NS,
+        &digest_of(&[("k", "v2")]),
+    );
+    assert_eq!(
+        template.spec.as_ref().map(|s| s.containers[0].image.clone()),
+        old_spec
+            .template
+            .spec
+            .as_ref()
+            .map(|s| s.containers[0].image.clone())
+    );
     engine.stop().await;
 }

@@ -206,4 +206,9 @@ pub struct RunArgs {
     #[arg(long, env = "RELOADER_BASELINES", value_parser = values::parse_go_bool, num_args = 0..=1,
           require_equals = true, default_value = "true", default_missing_value = "true")]
     pub baselines: bool,
+    /// How a CronJob is reloaded: `create-job` (Reloader's off-schedule Job from the job
+    /// template) or `patch-template` (write the job template; the next scheduled run picks the
+    /// change up, no Job is created).
+    #[arg(long, env = "RELOADER_CRONJOB_RELOAD", default_value = "create-job")]
+    pub cronjob_reload: String,
 }

@@ -2,6 +2,7 @@
 //! start-up. Where Reloader only warns (cosmetic), we warn the same way; where Reloader silently
 //! ignores what the operator asked, we fail with a message naming the flag.
 
+use reload_core::engine::CronJobMode;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -105,6 +106,8 @@ pub struct Settings {
     pub sync_after_restart: bool,
     /// `--enable-csi-integration`.
     pub csi: bool,
+    /// `--cronjob-reload`.
+    pub cronjob_mode: CronJobMode,
     /// `--auto-reload-all`.
     pub auto_reload_all: bool,
     /// `--webhook-url`, when set.
@@ -174,6 +177,7 @@ impl Settings {
             "reloadOnDelete": self.reload_on_delete,
             "syncAfterRestart": self.sync_after_restart,
             "enableCSIIntegration": self.csi,
+            "cronjobReload": match self.cronjob_mode { CronJobMode::PatchTemplate => "patch-template", CronJobMode::CreateJob => "create-job" },
             "autoReloadAll": self.auto_reload_all,
             "webhookUrlSet": self.webhook_url.is_some(),
             "ha": self.ha.as_ref().map(|ha| serde_json::json!({ "podName": ha.pod_name, "podNamespace": ha.pod_namespace })),
@@ -207,6 +211,34 @@ impl Settings {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct SettingsError(pub String);
+
+/// `--write-qps` must be positive, `--rollout-rate` non-negative.
+fn check_rates(args: &RunArgs) -> Result<(), SettingsError> {
+    if !(args.write_qps.is_finite() && args.write_qps > 0.0) {
+        return Err(SettingsError(format!(
+            "invalid --write-qps {}: must be a number > 0",
+            args.write_qps
+        )));
+    }
+    if !(args.rollout_rate.is_finite() && args.rollout_rate >= 0.0) {
+        return Err(SettingsError(format!(
+            "invalid --rollout-rate {}: must be a number >= 0",
+            args.rollout_rate
+        )));
+    }
+    Ok(())
+}
+
+/// `--cronjob-reload`: `create-job` or `patch-template`.
+fn cronjob_mode(text: &str) -> Result<CronJobMode, SettingsError> {
+    match text {
+        "create-job" => Ok(CronJobMode::CreateJob),
+        "patch-template" => Ok(CronJobMode::PatchTemplate),
+        other => Err(SettingsError(format!(
+            "invalid --cronjob-reload {other:?}: must be one of: create-job, patch-template"
+        ))),
+    }
+}
 
 /// Validates `args` and the environment (read through `env`, so tests need no process env).
 pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
@@ -257,18 +289,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     })?;
     let debounce = reload_core::go_duration::parse(&args.debounce)
         .map_err(|e| SettingsError(format!("invalid --debounce: {e}")))?;
-    if !(args.write_qps.is_finite() && args.write_qps > 0.0) {
-        return Err(SettingsError(format!(
-            "invalid --write-qps {}: must be a number > 0",
-            args.write_qps
-        )));
-    }
-    if !(args.rollout_rate.is_finite() && args.rollout_rate >= 0.0) {
-        return Err(SettingsError(format!(
-            "invalid --rollout-rate {}: must be a number >= 0",
-            args.rollout_rate
-        )));
-    }
+    check_rates(args)?;
     if args.enable_pprof {
         warnings.push(format!(
             "--enable-pprof is accepted for compatibility; this controller has no Go pprof (requested at {})",
@@ -294,6 +315,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         reload_on_delete: args.reload_on_delete == "true",
         sync_after_restart: args.sync_after_restart,
         csi: args.enable_csi_integration,
+        cronjob_mode: cronjob_mode(&args.cronjob_reload)?,
         auto_reload_all: args.auto_reload_all,
         webhook_url,
         ha,

@@ -74,7 +74,7 @@ fn child<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Value> {
 }
 
 /// Merges an annotation patch (`null` removes) into `object.metadata.annotations`.
-fn merge_annotations(object: &mut Value, patch: &Value) {
+pub(super) fn merge_annotations(object: &mut Value, patch: &Value) {
     let Some(patch) = patch.as_object() else {
         return;
     };

@@ -15,6 +15,18 @@ pub enum Namespaces {
     List(Vec<String>),
 }
 
+/// How a CronJob is reloaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CronJobMode {
+    /// Reloader's behaviour: create one Job from the job template (an off-schedule run); the
+    /// CronJob's template is never written, the applied digest is recorded in its metadata.
+    #[default]
+    CreateJob,
+    /// Patch the CronJob's job template like a Deployment's pod template: the next scheduled
+    /// run picks the change up, no Job is created.
+    PatchTemplate,
+}
+
 /// A token-bucket rate: `per_second` tokens refill continuously, at most `burst` are banked.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Rate {
@@ -78,6 +90,10 @@ pub struct EngineConfig {
     max_attempts: u32,
     revert_fight_limit: u32,
     ignored_namespaces: Vec<String>,
+    cronjob_mode: CronJobMode,
+    csi: bool,
+    pause_period_annotation: String,
+    paused_at_annotation: String,
 }
 
 impl Default for EngineConfig {
@@ -118,6 +134,10 @@ impl Default for EngineConfig {
             ],
             max_attempts: 5,
             revert_fight_limit: 3,
+            cronjob_mode: CronJobMode::CreateJob,
+            csi: false,
+            pause_period_annotation: "deployment.reloader.stakater.com/pause-period".to_owned(),
+            paused_at_annotation: "deployment.reloader.stakater.com/paused-at".to_owned(),
         }
     }
 }
@@ -149,6 +169,35 @@ impl EngineConfig {
     #[must_use]
     pub fn workload_kinds(mut self, kinds: Vec<WorkloadKind>) -> Self {
         self.workload_kinds = kinds;
+        self
+    }
+
+    /// Watch and reload Argo Rollouts (`argoproj.io/v1alpha1`; Reloader's `--is-Argo-Rollouts`,
+    /// default off). When the API server does not serve the kind, the engine reports
+    /// [`super::EngineEvent::KindUnavailable`] once and runs without it.
+    #[must_use]
+    pub fn argo_rollouts(mut self, on: bool) -> Self {
+        self.workload_kinds.retain(|k| *k != WorkloadKind::Rollout);
+        if on {
+            self.workload_kinds.push(WorkloadKind::Rollout);
+        }
+        self
+    }
+
+    /// How CronJobs are reloaded (default [`CronJobMode::CreateJob`], as Reloader).
+    #[must_use]
+    pub fn cronjob_mode(mut self, mode: CronJobMode) -> Self {
+        self.cronjob_mode = mode;
+        self
+    }
+
+    /// Watch CSI `SecretProviderClassPodStatus` objects as the source of
+    /// `SecretProviderClass` changes (Reloader's `--enable-csi-integration`, default off).
+    /// When the API server does not serve the kinds, the engine reports
+    /// [`super::EngineEvent::KindUnavailable`] once and runs without them.
+    #[must_use]
+    pub fn csi(mut self, on: bool) -> Self {
+        self.csi = on;
         self
     }
 
@@ -285,7 +334,11 @@ impl EngineConfig {
             .map(|k| keys.reload_for(*k).to_owned())
             .collect();
         let source = keys.source_keys().iter().map(|k| (*k).to_owned()).collect();
-        self.named_reload_annotations(named).source_annotations(source)
+        let mut config = self.named_reload_annotations(named).source_annotations(source);
+        keys.pause_period()
+            .clone_into(&mut config.pause_period_annotation);
+        keys.paused_at().clone_into(&mut config.paused_at_annotation);
+        config
     }
 
     /// Attempts per workload write before giving up (409 and 429/5xx retries; default 5).
@@ -414,6 +467,31 @@ impl EngineConfig {
     /// Attempts per write.
     pub fn get_max_attempts(&self) -> u32 {
         self.max_attempts
+    }
+
+    /// How CronJobs are reloaded.
+    pub fn get_cronjob_mode(&self) -> CronJobMode {
+        self.cronjob_mode
+    }
+
+    /// Whether Argo Rollouts are watched.
+    pub fn is_watching_rollouts(&self) -> bool {
+        self.workload_kinds.contains(&WorkloadKind::Rollout)
+    }
+
+    /// Whether CSI `SecretProviderClassPodStatus` objects are watched.
+    pub fn is_csi(&self) -> bool {
+        self.csi
+    }
+
+    /// The pause-period annotation key (Deployment metadata).
+    pub fn get_pause_period_annotation(&self) -> &str {
+        &self.pause_period_annotation
+    }
+
+    /// The paused-at annotation key (Deployment metadata, written while paused).
+    pub fn get_paused_at_annotation(&self) -> &str {
+        &self.paused_at_annotation
     }
 
     /// Revert-fight limit.

@@ -15,11 +15,13 @@ use crate::matcher::Matcher;
 use crate::plan::{Change, ChangeKind, Edit};
 use crate::source::{SourceKind, SourceRef};
 use crate::strategy::ReloadStrategy;
-use crate::workload::WorkloadKind;
+use crate::workload::{Workload, WorkloadKind};
 
 use super::baseline;
+use super::config::CronJobMode;
 use super::index::IndexedWorkload;
 use super::observer::EngineSkip;
+use super::rollout;
 use super::sources::{SourceRecord, SourceStore};
 
 /// Why a workload is reconciled; triggers for one workload coalesce into one.
@@ -51,6 +53,8 @@ pub struct Rules {
     pub reload_on_create: bool,
     /// A delete of a source reloads its workloads.
     pub reload_on_delete: bool,
+    /// How CronJobs are reloaded.
+    pub cronjob_mode: CronJobMode,
 }
 
 /// One rollout the reconcile decided.
@@ -83,12 +87,19 @@ pub struct Decided {
     pub problems: Vec<MatchProblem>,
     /// Whether the write rewrites our JSON annotations and must carry the resourceVersion.
     pub guard_version: bool,
+    /// `spec.paused` to write (pause-period: `true` pauses a Deployment, `false` resumes it).
+    pub pause: Option<bool>,
 }
 
-/// Whether workloads of `kind` record applied digests in their metadata annotation (the
-/// baseline annotation) because their pod template is never written: CronJobs.
-pub fn records_applied_digest(kind: &WorkloadKind) -> bool {
-    matches!(kind, WorkloadKind::CronJob)
+/// Whether `workload` records applied digests in its metadata annotation (the baseline
+/// annotation) because its pod template is never written: CronJobs in
+/// [`CronJobMode::CreateJob`], and Argo Rollouts in restart mode.
+pub fn records_applied_digest(workload: &Workload, cronjob_mode: CronJobMode) -> bool {
+    match workload.id.kind {
+        WorkloadKind::CronJob => cronjob_mode == CronJobMode::CreateJob,
+        WorkloadKind::Rollout => rollout::is_restart_mode(workload),
+        _ => false,
+    }
 }
 
 /// The inputs of one reconcile.
@@ -176,10 +187,11 @@ impl Reconcile<'_> {
                 }
             }
         }
-        if records_applied_digest(&self.workload.id().kind) {
-            // A CronJob's template is never written (a Job is created from it), so the digest
-            // it was reloaded for is recorded in its metadata, in the same write: a replay or
-            // an engine restart then finds it and creates no second Job.
+        if records_applied_digest(&self.workload.workload, self.rules.cronjob_mode) {
+            // A CronJob's template is never written (a Job is created from it), nor is a
+            // restart-mode Rollout's (restartAt is set instead), so the digest it was reloaded
+            // for is recorded in its metadata, in the same write: a replay or an engine restart
+            // then finds it and creates no second Job / sets restartAt no second time.
             for rollout in &out.rollouts {
                 baselines.insert(
                     rollout.source.kind,

@@ -24,6 +24,8 @@ pub struct IndexedWorkload {
     pub resource_version: Option<String>,
     /// `metadata.creationTimestamp` in Unix milliseconds (second precision from the API).
     pub created_ms: Option<i64>,
+    /// `spec.paused` of a Deployment (pause-period); `false` for other kinds.
+    pub paused: bool,
 }
 
 impl IndexedWorkload {
@@ -34,6 +36,7 @@ impl IndexedWorkload {
             uid: None,
             resource_version: None,
             created_ms: None,
+            paused: false,
         }
     }
 
@@ -48,6 +51,13 @@ impl IndexedWorkload {
     #[must_use]
     pub fn with_created_ms(mut self, ms: i64) -> Self {
         self.created_ms = Some(ms);
+        self
+    }
+
+    /// Sets `spec.paused`.
+    #[must_use]
+    pub fn with_paused(mut self, paused: bool) -> Self {
+        self.paused = paused;
         self
     }
 

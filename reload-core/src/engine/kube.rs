@@ -9,7 +9,7 @@ use futures::stream::{BoxStream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource};
@@ -21,9 +21,12 @@ use crate::watch::{WatchEvent, Watcher};
 use crate::workload::{Workload, WorkloadKind, WorkloadRef};
 
 use super::apply::{WorkloadWriter, WriteError};
-use super::config::{EngineConfig, Namespaces};
+use super::config::{CronJobMode, EngineConfig, Namespaces};
 use super::index::IndexedWorkload;
 use super::kube_batch::{self, PendingRecreates};
+use super::kube_csi;
+use super::kube_rollout;
+use super::observer::EngineEvent;
 use super::run::{Engine, SourceWatcher, WorkloadWatcher};
 use super::sources::SourceRecord;
 
@@ -46,18 +49,6 @@ impl<T: Send> Watcher<T> for StreamWatcher<T> {
     }
 }
 
-/// Maps a kube-runtime event through `reduce`; objects it rejects (no name) are dropped, except
-/// that a dropped `InitApply` must not break the resync bracket (it simply is not listed).
-fn map_event<K, T>(event: Event<K>, reduce: &impl Fn(&K) -> Option<T>) -> Option<WatchEvent<T>> {
-    match event {
-        Event::Apply(o) => reduce(&o).map(WatchEvent::Applied),
-        Event::Delete(o) => reduce(&o).map(WatchEvent::Deleted),
-        Event::Init => Some(WatchEvent::ResyncStarted),
-        Event::InitApply(o) => reduce(&o).map(WatchEvent::ResyncItem),
-        Event::InitDone => Some(WatchEvent::ResyncDone),
-    }
-}
-
 fn watch<K, T>(
     api: Api<K>,
     config: watcher::Config,
@@ -68,13 +59,45 @@ where
     K::DynamicType: Default,
     T: Send + 'static,
 {
+    let kind = K::kind(&K::DynamicType::default()).into_owned();
+    watch_fallible(api, config, kind, move |k: &K| reduce(k).map(Ok))
+}
+
+/// Maps a kube-runtime event through a reducer that may reject an object with an error (an
+/// object the engine reports and skips); a rejected delete is dropped.
+fn map_fallible<K, T>(
+    event: Event<K>,
+    reduce: &impl Fn(&K) -> Option<crate::Result<T>>,
+) -> Option<crate::Result<WatchEvent<T>>> {
+    match event {
+        Event::Apply(o) => reduce(&o).map(|r| r.map(WatchEvent::Applied)),
+        Event::Delete(o) => reduce(&o)
+            .and_then(Result::ok)
+            .map(|t| Ok(WatchEvent::Deleted(t))),
+        Event::Init => Some(Ok(WatchEvent::ResyncStarted)),
+        Event::InitApply(o) => reduce(&o).map(|r| r.map(WatchEvent::ResyncItem)),
+        Event::InitDone => Some(Ok(WatchEvent::ResyncDone)),
+    }
+}
+
+/// A [`Watcher`] of `api` whose objects are reduced in the stream; `kind` names watch errors.
+pub(super) fn watch_fallible<K, T>(
+    api: Api<K>,
+    config: watcher::Config,
+    kind: String,
+    reduce: impl Fn(&K) -> Option<crate::Result<T>> + Send + Sync + 'static,
+) -> Box<dyn Watcher<T>>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+    T: Send + 'static,
+{
     let stream = watcher::watcher(api, config)
         .default_backoff()
         .filter_map(move |item| {
             let mapped = match item {
-                Ok(event) => map_event(event, &reduce).map(Ok),
+                Ok(event) => map_fallible(event, &reduce),
                 Err(error) => Some(Err(crate::Error::Watch {
-                    kind: K::kind(&K::DynamicType::default()).into_owned(),
+                    kind: kind.clone(),
                     problem: error.to_string(),
                 })),
             };
@@ -100,7 +123,8 @@ where
 
 /// The source watchers of `config`: ConfigMaps and Secrets, per namespace in list mode, with
 /// the label selector, the Secret type exclusion as a field selector, bounded pages, and every
-/// object reduced to a [`SourceRecord`] in the stream (data never leaves it).
+/// object reduced to a [`SourceRecord`] in the stream (data never leaves it); with
+/// [`EngineConfig::csi`], the CSI pod statuses too (the private `kube_csi` module).
 pub fn source_watchers(
     client: &Client,
     config: &EngineConfig,
@@ -132,6 +156,9 @@ pub fn source_watchers(
             }));
         }
     }
+    if config.is_csi() {
+        out.extend(kube_csi::csi_watchers(client, config, hasher));
+    }
     out
 }
 
@@ -149,11 +176,13 @@ where
         uid: meta.uid.clone(),
         resource_version: meta.resource_version.clone(),
         created_ms: meta.creation_timestamp.as_ref().map(|t| t.0.as_millisecond()),
+        paused: false,
     })
 }
 
 fn deployment(d: &Deployment) -> Option<IndexedWorkload> {
-    indexed(d)
+    let paused = d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false);
+    indexed(d).map(|w| w.with_paused(paused))
 }
 
 fn daemonset(d: &DaemonSet) -> Option<IndexedWorkload> {
@@ -172,8 +201,9 @@ pub(super) fn job(j: &Job) -> Option<IndexedWorkload> {
     indexed(j)
 }
 
-/// The workload watchers of `config` (Deployment, DaemonSet, StatefulSet, CronJob, Job; other
-/// kinds are not supported by the engine yet and are ignored).
+/// The workload watchers of `config` (Deployment, DaemonSet, StatefulSet, CronJob, Job, Argo
+/// Rollout; custom kinds are not supported by the engine yet and are ignored). Rollouts are
+/// watched as given: [`Engine::run`] drops the kind first when the API server does not serve it.
 pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<WorkloadWatcher> {
     let mut out = Vec::new();
     for kind in config.get_workload_kinds() {
@@ -203,6 +233,24 @@ pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<Workload
                     out.push(watch(api, watcher::Config::default(), job));
                 }
             }
+            WorkloadKind::Rollout => {
+                let resource = kube_rollout::rollout_resource();
+                let apis: Vec<Api<DynamicObject>> = match config.get_namespaces() {
+                    Namespaces::All => vec![Api::all_with(client.clone(), &resource)],
+                    Namespaces::List(list) => list
+                        .iter()
+                        .map(|ns| Api::namespaced_with(client.clone(), ns, &resource))
+                        .collect(),
+                };
+                for api in apis {
+                    out.push(watch_fallible(
+                        api,
+                        watcher::Config::default(),
+                        "Rollout".to_owned(),
+                        kube_rollout::rollout,
+                    ));
+                }
+            }
             _ => {}
         }
     }
@@ -211,11 +259,13 @@ pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<Workload
 
 /// Writes Deployments, DaemonSets and StatefulSets with strategic-merge PATCHes, CronJobs by
 /// creating a Job from their job template and Jobs by recreating them
-/// (the private `kube_batch` module).
+/// (the private `kube_batch` module), and Argo Rollouts by merge patch or update (the private
+/// `kube_rollout` module).
 pub struct KubeWriter {
     client: Client,
     params: PatchParams,
-    pending: PendingRecreates,
+    pending: Arc<PendingRecreates>,
+    cronjob_mode: CronJobMode,
 }
 
 impl KubeWriter {
@@ -227,8 +277,17 @@ impl KubeWriter {
                 field_manager: Some(field_manager.to_owned()),
                 ..PatchParams::default()
             },
-            pending: PendingRecreates::default(),
+            pending: Arc::default(),
+            cronjob_mode: CronJobMode::CreateJob,
         }
+    }
+
+    /// How CronJobs are written (default [`CronJobMode::CreateJob`]); must match the engine's
+    /// [`EngineConfig::cronjob_mode`].
+    #[must_use]
+    pub fn cronjob_mode(mut self, mode: CronJobMode) -> Self {
+        self.cronjob_mode = mode;
+        self
     }
 }
 
@@ -280,8 +339,17 @@ impl WorkloadWriter for KubeWriter {
                     .await
                     .map_err(write_error)?,
             ),
+            WorkloadKind::CronJob if self.cronjob_mode == CronJobMode::PatchTemplate => cronjob(
+                &Api::namespaced(c, ns)
+                    .patch(name, p, &patch)
+                    .await
+                    .map_err(write_error)?,
+            ),
             WorkloadKind::CronJob => {
                 return kube_batch::write_cronjob(&self.client, &self.params, id, body).await;
+            }
+            WorkloadKind::Rollout => {
+                return kube_rollout::write_rollout(&self.client, &self.params, id, body).await;
             }
             WorkloadKind::Job => {
                 return kube_batch::write_job(&self.client, &self.params, &self.pending, id, body).await;
@@ -305,6 +373,7 @@ impl WorkloadWriter for KubeWriter {
             }
             WorkloadKind::CronJob => cronjob(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?),
             WorkloadKind::Job => job(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?),
+            WorkloadKind::Rollout => return kube_rollout::get_rollout(&self.client, id).await,
             _ => return Err(unsupported(id)),
         };
         state.ok_or_else(|| WriteError::new(422, "the server returned a workload without a pod template"))
@@ -328,10 +397,32 @@ impl Engine {
         client: Client,
         shutdown: impl std::future::Future<Output = ()>,
     ) -> crate::Result<()> {
-        let sources = source_watchers(&client, &self.config, &self.hasher);
-        let workloads = workload_watchers(&client, &self.config);
-        let writer = Arc::new(KubeWriter::new(client, self.config.get_field_manager()));
-        self.run_with(sources, workloads, writer, shutdown).await
+        let mut engine = self;
+        if engine.config.is_watching_rollouts()
+            && let Err(cause) = kube_rollout::check_served(&client, &kube_rollout::rollout_resource()).await
+        {
+            engine.observer.observe(&EngineEvent::KindUnavailable {
+                kind: "Rollout".to_owned(),
+                cause,
+            });
+            engine.config = engine.config.argo_rollouts(false);
+        }
+        if engine.config.is_csi()
+            && let Err(cause) = kube_rollout::check_served(&client, &kube_csi::pod_status_resource()).await
+        {
+            engine.observer.observe(&EngineEvent::KindUnavailable {
+                kind: "SecretProviderClassPodStatus".to_owned(),
+                cause,
+            });
+            engine.config = engine.config.csi(false);
+        }
+        let sources = source_watchers(&client, &engine.config, &engine.hasher);
+        let workloads = workload_watchers(&client, &engine.config);
+        let writer = KubeWriter::new(client, engine.config.get_field_manager())
+            .cronjob_mode(engine.config.get_cronjob_mode());
+        engine
+            .run_with(sources, workloads, Arc::new(writer), shutdown)
+            .await
     }
 }
 
@@ -360,6 +451,26 @@ mod tests {
             map_event(Event::Delete(3), &reduce),
             Some(WatchEvent::Deleted(30))
         );
+    }
+
+    /// The infallible view the typed watches use.
+    fn map_event(event: Event<u32>, reduce: &impl Fn(&u32) -> Option<u32>) -> Option<WatchEvent<u32>> {
+        map_fallible(event, &|n: &u32| reduce(n).map(Ok)).map(|r| r.expect("infallible reducer"))
+    }
+
+    #[test]
+    fn objects_the_reducer_fails_are_reported_except_on_delete() {
+        let fail = |n: &u32| -> Option<crate::Result<u32>> {
+            Some(Err(crate::Error::ReadObject {
+                kind: "K".into(),
+                namespace: "ns".into(),
+                name: n.to_string(),
+                problem: "no".into(),
+            }))
+        };
+        assert!(matches!(map_fallible(Event::Apply(1), &fail), Some(Err(_))));
+        assert!(matches!(map_fallible(Event::InitApply(1), &fail), Some(Err(_))));
+        assert!(map_fallible(Event::Delete(1), &fail).is_none());
     }
 
     #[test]

@@ -15,10 +15,15 @@
 //! copy with the same name. Once deleted, the copy is kept in memory until a create succeeds:
 //! every later write of that Job (the engine's retries of a retryable error) retries the
 //! create instead of reading a Job that no longer exists; a final failure is reported as
-//! `Failed` with a message saying the Job was deleted and not recreated.
+//! `Failed` with a message saying the Job was deleted and not recreated. Because the deleted Job
+//! leaves the index (no further trigger would come), a create failing with a retryable error
+//! (429, 5xx, transport) is reported `Failed` at once and handed to one background retry
+//! (backoff from 200 ms doubling to 30 s) that runs until the API accepts it or a Job of that
+//! name exists again: the spec is never lost while the process lives.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Client;
@@ -48,6 +53,41 @@ impl PendingRecreates {
             jobs.insert(id.clone(), job);
         }
     }
+}
+
+/// Retries the create of a pending copy in the background until it is created or a Job of
+/// that name exists again; a retry of the engine that holds the copy meanwhile is skipped.
+fn retry_in_background(api: Api<Job>, pending: Arc<PendingRecreates>, id: WorkloadRef) {
+    tokio::spawn(async move {
+        let mut wait = Duration::from_millis(200);
+        loop {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(30));
+            let Some(copy) = pending.take(&id) else {
+                // Created by the engine's own retry, or taken by it right now.
+                if pending_is_gone(&api, &id).await {
+                    return;
+                }
+                continue;
+            };
+            match api.create(&PostParams::default(), &copy).await {
+                Ok(_) => {
+                    tracing::info!(job = %id, "recreated the Job after the API recovered");
+                    return;
+                }
+                Err(kube::Error::Api(status)) if status.code == 409 => return,
+                Err(error) => {
+                    tracing::warn!(job = %id, %error, "Job still not recreated; retrying");
+                    pending.keep(&id, copy);
+                }
+            }
+        }
+    });
+}
+
+/// Whether a Job of `id`'s name exists (the copy is no longer needed).
+async fn pending_is_gone(api: &Api<Job>, id: &WorkloadRef) -> bool {
+    !matches!(api.get_opt(&id.name).await, Ok(None))
 }
 
 fn invalid(message: impl Into<String>) -> WriteError {
@@ -109,7 +149,7 @@ pub async fn write_cronjob(
 pub async fn write_job(
     client: &Client,
     params: &PatchParams,
-    pending: &PendingRecreates,
+    pending: &Arc<PendingRecreates>,
     id: &WorkloadRef,
     body: &Value,
 ) -> Result<IndexedWorkload, WriteError> {
@@ -148,7 +188,7 @@ pub async fn write_job(
 
 async fn create_copy(
     api: &Api<Job>,
-    pending: &PendingRecreates,
+    pending: &Arc<PendingRecreates>,
     id: &WorkloadRef,
     copy: Job,
 ) -> Result<IndexedWorkload, WriteError> {
@@ -161,12 +201,26 @@ async fn create_copy(
         }
         Err(e) => {
             let mut error = write_error(e);
+            let retrying = error.is_retryable();
             error.message = format!(
-                "Job {}/{} was deleted and could not be recreated (its spec is kept for the \
-                 next attempt): {}",
-                id.namespace, id.name, error.message
+                "Job {}/{} was deleted and could not be recreated ({}): {}",
+                id.namespace,
+                id.name,
+                if retrying {
+                    "its spec is kept and the create retried in the background"
+                } else {
+                    "its spec is kept for the next reload of it"
+                },
+                error.message
             );
             pending.keep(id, copy);
+            if retrying {
+                // One owner of the copy from now on: the background retry. The engine reports
+                // the failure at once instead of racing it with retries of its own.
+                retry_in_background(api.clone(), pending.clone(), id.clone());
+                error.code = 424;
+                error.retry_after = None;
+            }
             Err(error)
         }
     }

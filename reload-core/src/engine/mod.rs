@@ -77,6 +77,15 @@
 //! | workload first seen | any | none, and created no later than a change the engine observed | roll |
 //! | CronJob roll | any | (as above) | create ONE Job from the job template; record the digest in the CronJob's metadata `reloader.rs/baseline` first |
 //! | Job roll | any | (as above) | DELETE (Background) and CREATE the stripped copy, same name |
+//! | CronJob roll, [`CronJobMode::PatchTemplate`] | any | (as above) | PATCH the job template like a Deployment; no Job |
+//! | Rollout roll (`rollout` mode) | any | (as above) | GET, apply the template edits, PUT under the read resourceVersion |
+//! | Rollout roll (`restart` mode) | any | (as above) | merge PATCH `spec.restartAt` + the digest in metadata `reloader.rs/baseline` |
+//! | Rollout with `spec.workloadRef` | any | any | none: `MatchProblem::UnsupportedWorkload` reported once |
+//! | Deployment roll with a valid pause-period | any | (as above) | same write adds `spec.paused: true` + `paused-at` (unless paused already) |
+//! | Deployment paused by us, period over (timer, or start-up) | any | any | PATCH `spec.paused: false`, `paused-at` removed |
+//! | DaemonSet/StatefulSet with a valid pause-period | any | any | the period is the workload's debounce window |
+//! | invalid pause-period | any | (as above) | roll without a pause; `MatchProblem::InvalidPausePeriod` |
+//! | CSI pod status: status change / label change / delete | any | (as above) | roll / nothing / nothing |
 //!
 //! CronJobs: the job template is never written, so the digest a CronJob was reloaded for is
 //! recorded in its metadata annotation `reloader.rs/baseline` (our key, metadata-only, written
@@ -85,6 +94,15 @@
 //! that change gets no off-schedule run (reported `Failed`); the next scheduled run reads the
 //! current data anyway. Jobs: the copy is kept in memory after the delete until a create
 //! succeeds (see `kube_batch`).
+//!
+//! Kinds: Deployment, DaemonSet, StatefulSet, CronJob and Job are watched by default; Argo
+//! Rollouts ([`EngineConfig::argo_rollouts`]) and CSI `SecretProviderClassPodStatus` sources
+//! ([`EngineConfig::csi`]) when enabled. Both are CRDs: [`Engine::run`] asks discovery at
+//! start-up and, when the API server does not serve them, reports
+//! [`EngineEvent::KindUnavailable`] once and runs without them. Rollouts in `restart` mode
+//! record the applied digest in their metadata like CronJobs ([`rollout`]). Pause-period:
+//! [`pause`]; the resume instant is derived from the Deployment's own `paused-at`, so an engine
+//! restart resumes on time (Reloader waits for the next change, stakater/Reloader#1016).
 //!
 //! Deviations from Reloader: a create with reload-on-create does not roll a workload that
 //! already records the digest (Reloader's annotations strategy always rolls); a recreate with
@@ -119,9 +137,14 @@ mod handle;
 mod index;
 pub mod kube;
 mod kube_batch;
+mod kube_csi;
+mod kube_rollout;
 mod observer;
+pub mod pause;
 mod queue;
 mod rate;
+mod resume;
+pub mod rollout;
 mod run;
 mod sources;
 
@@ -129,7 +152,7 @@ mod sources;
 mod fixtures;
 
 pub use apply::{WorkloadWriter, WriteError, WriteOutcome};
-pub use config::{EngineConfig, Namespaces, Rate};
+pub use config::{CronJobMode, EngineConfig, Namespaces, Rate};
 pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
 pub use handle::EngineHandle;
 pub use index::{IndexedWorkload, WorkloadIndex};

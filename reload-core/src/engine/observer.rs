@@ -104,6 +104,15 @@ pub enum EngineEvent {
     },
     /// Every watch finished its initial list; the engine now reconciles.
     Synced,
+    /// An optional kind (Argo Rollouts, CSI SecretProviderClassPodStatus) is not served by the
+    /// API server (its CRD is not installed): reported once at start-up, the engine runs
+    /// without it.
+    KindUnavailable {
+        /// The kind (`Rollout`, `SecretProviderClassPodStatus`).
+        kind: String,
+        /// What discovery said.
+        cause: String,
+    },
 }
 
 /// Receives every [`EngineEvent`]. Sync and cheap: do I/O elsewhere (e.g. send on a channel).

@@ -2,7 +2,7 @@
 //! made there synchronously ([`super::decide`]), writes run as bounded concurrent tasks whose
 //! results come back to the loop.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
@@ -13,10 +13,11 @@ use serde_json::Value;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use crate::decision::MatchProblem;
 use crate::hash::{Digest, Hasher};
 use crate::matcher::Matcher;
 use crate::plan::strategic_merge_patch;
-use crate::source::SourceRef;
+use crate::source::{SourceKind, SourceRef};
 use crate::strategy::ReloadStrategy;
 use crate::watch::{WatchEvent, Watcher};
 use crate::workload::WorkloadRef;
@@ -26,8 +27,11 @@ use super::config::EngineConfig;
 use super::decide::{Decided, Reconcile, Rules, Trigger};
 use super::index::{IndexedWorkload, WorkloadIndex};
 use super::observer::{EngineEvent, Observer};
+use super::pause::{self, PauseKeys};
 use super::queue::{Pending, Queue};
 use super::rate::{RolloutLimiter, WriteLimiter};
+use super::resume::ResumeTimers;
+use super::rollout;
 use super::sources::{SourceDelta, SourceRecord, SourceStore};
 
 /// A boxed source watcher.
@@ -123,13 +127,17 @@ impl Engine {
         let mut shutdown = pin!(shutdown);
         let mut tasks: JoinSet<Done> = JoinSet::new();
         loop {
+            state.fire_resumes();
             state.dispatch(&mut tasks);
-            let deadline = state.queue.next_deadline();
+            let deadline = earliest(state.queue.next_deadline(), state.next_resume());
             tokio::select! {
                 () = &mut shutdown => break,
                 input = inputs.next(), if live > 0 => match input {
                     Some(Input::Source(i, Some(Ok(event)))) => state.on_source(i, event),
                     Some(Input::Workload(i, Some(Ok(event)))) => state.on_workload(i, event),
+                    Some(Input::Workload(_, Some(Err(crate::Error::UnsupportedWorkload { workload, reason })))) => {
+                        state.on_unsupported(workload, reason);
+                    }
                     Some(Input::Source(_, Some(Err(e))) | Input::Workload(_, Some(Err(e)))) => {
                         state.emit(&EngineEvent::WatchError { cause: e.to_string() });
                     }
@@ -147,6 +155,13 @@ impl Engine {
             }
         }
         Ok(())
+    }
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 
@@ -172,6 +187,8 @@ struct State {
     queue: Queue,
     memory: HashMap<WorkloadRef, BTreeMap<SourceRef, Digest>>,
     fights: HashMap<(WorkloadRef, SourceRef), (Digest, u32)>,
+    resumes: ResumeTimers,
+    unsupported: HashSet<WorkloadRef>,
     n_sources: usize,
     n_workloads: usize,
     synced: bool,
@@ -194,6 +211,8 @@ impl State {
             queue: Queue::new(),
             memory: HashMap::new(),
             fights: HashMap::new(),
+            resumes: ResumeTimers::default(),
+            unsupported: HashSet::new(),
             n_sources,
             n_workloads,
             synced: false,
@@ -204,9 +223,66 @@ impl State {
         self.engine.observer.observe(event);
     }
 
+    fn pause_keys(&self) -> PauseKeys<'_> {
+        PauseKeys {
+            period: self.engine.config.get_pause_period_annotation(),
+            paused_at: self.engine.config.get_paused_at_annotation(),
+        }
+    }
+
+    /// Queues a trigger; a source-triggered DaemonSet/StatefulSet with a pause-period gets the
+    /// period as its debounce window (they cannot be paused).
     fn push(&mut self, id: WorkloadRef, trigger: Trigger) {
-        self.queue
-            .push(id, trigger, Instant::now(), self.engine.config.get_debounce());
+        let mut debounce = self.engine.config.get_debounce();
+        if !(trigger.sources.is_empty() && trigger.deleted.is_empty())
+            && let Some(period) = self
+                .index
+                .get(&id)
+                .and_then(|w| pause::debounce(&w.workload, self.pause_keys()))
+        {
+            debounce = Some(debounce.map_or(period, |d| d.max(period)));
+        }
+        self.queue.push(id, trigger, Instant::now(), debounce);
+    }
+
+    /// Re-derives the resume timer of `id` from its indexed state.
+    fn track_pause(&mut self, id: &WorkloadRef) {
+        let keys = PauseKeys {
+            period: self.engine.config.get_pause_period_annotation(),
+            paused_at: self.engine.config.get_paused_at_annotation(),
+        };
+        match self.index.get(id) {
+            Some(indexed) => self.resumes.track(indexed, keys),
+            None => self.resumes.forget(id),
+        }
+    }
+
+    /// The instant of the earliest resume timer.
+    fn next_resume(&self) -> Option<Instant> {
+        let due = self.resumes.next_due_ms()?;
+        let wait = u64::try_from(due.saturating_sub(now_ms())).unwrap_or(0);
+        Some(Instant::now() + std::time::Duration::from_millis(wait))
+    }
+
+    /// Queues a reconcile of every Deployment whose pause is due (the reconcile resumes it).
+    fn fire_resumes(&mut self) {
+        for id in self.resumes.take_due(now_ms()) {
+            self.push(id, Trigger::default());
+        }
+    }
+
+    /// A watched workload the engine cannot reload: reported once (until it changes back),
+    /// and dropped from the index.
+    fn on_unsupported(&mut self, workload: WorkloadRef, reason: String) {
+        self.index.remove(&workload);
+        self.queue.forget(&workload);
+        self.resumes.forget(&workload);
+        if self.unsupported.insert(workload.clone()) {
+            self.emit(&EngineEvent::MatchProblem {
+                workload,
+                problem: MatchProblem::UnsupportedWorkload { reason },
+            });
+        }
     }
 
     fn check_synced(&mut self) {
@@ -267,7 +343,10 @@ impl State {
                 }
             }
             SourceDelta::Deleted(record) => {
-                if !self.engine.config.is_reload_on_delete() {
+                // Deletes of CSI pod statuses never reload (a pod went away), as in Reloader.
+                if !self.engine.config.is_reload_on_delete()
+                    || record.id.kind == SourceKind::SecretProviderClass
+                {
                     return;
                 }
                 for id in self.index.candidates(&record.id) {
@@ -294,7 +373,9 @@ impl State {
                     .index
                     .get(&id)
                     .is_some_and(|old| old.workload == indexed.workload);
+                self.unsupported.remove(&id);
                 let is_new = self.index.upsert(watch, indexed);
+                self.track_pause(&id);
                 if !unchanged {
                     self.push(
                         id,
@@ -316,6 +397,7 @@ impl State {
                     return;
                 }
                 self.index.remove(&id);
+                self.resumes.forget(&id);
                 self.memory.remove(&id);
                 self.queue.forget(&id);
                 self.fights.retain(|(w, _), _| w != &id);
@@ -324,6 +406,7 @@ impl State {
             WatchEvent::ResyncItem(indexed) => self.index.resync_item(watch, indexed),
             WatchEvent::ResyncDone => {
                 for (id, is_new) in self.index.resync_done(watch) {
+                    self.track_pause(&id);
                     self.push(
                         id,
                         Trigger {
@@ -353,6 +436,7 @@ impl State {
         let config = &self.engine.config;
         let id = indexed.id();
         let limit = config.get_revert_fight_limit();
+        let now = now_ms();
         let blocked = |source: &SourceRef, digest: &Digest| {
             self.fights
                 .get(&(id.clone(), source.clone()))
@@ -369,11 +453,21 @@ impl State {
                 baselines: config.has_baselines(),
                 reload_on_create: config.is_reload_on_create(),
                 reload_on_delete: config.is_reload_on_delete(),
+                cronjob_mode: config.get_cronjob_mode(),
             },
-            now_secs: now_ms() / 1000,
+            now_secs: now / 1000,
             blocked: &blocked,
         };
-        reconcile.decide(trigger)
+        let mut decided = reconcile.decide(trigger);
+        let keys = self.pause_keys();
+        let (action, problem) = pause::plan(indexed, keys, !decided.rollouts.is_empty(), now);
+        decided.problems.extend(problem);
+        if let Some(action) = action {
+            decided.edits.push(action.edit(keys));
+            decided.pause = Some(action.paused());
+            decided.guard_version = true;
+        }
+        decided
     }
 
     fn start(&mut self, id: WorkloadRef, pending: Pending, tasks: &mut JoinSet<Done>) {
@@ -428,6 +522,17 @@ impl State {
                 metadata.insert("resourceVersion".into(), Value::String(rv.clone()));
             }
         }
+        if let (Some(paused), Value::Object(root)) = (decided.pause, &mut body) {
+            let spec = root
+                .entry("spec")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(spec) = spec {
+                spec.insert("paused".into(), Value::Bool(paused));
+            }
+        }
+        if !decided.rollouts.is_empty() && rollout::is_restart_mode(&indexed.workload) {
+            body = rollout::restart_patch(&body, &pause::rfc3339_seconds(now_ms()));
+        }
         body
     }
 
@@ -465,6 +570,7 @@ impl State {
         match outcome {
             WriteOutcome::Written(state) => {
                 self.index.refresh(state);
+                self.track_pause(&id);
                 if self.engine.config.has_baselines()
                     && let Some(memory) = self.memory.get_mut(&id)
                 {

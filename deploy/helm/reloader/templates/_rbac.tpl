@@ -9,7 +9,9 @@ RBAC rules of the watched scope: what the binary does, nothing more.
   and recreates it).
 - cronjobs/finalizers: update, so the Job created from a CronJob may carry an owner reference
   with blockOwnerDeletion where OwnerReferencesPermissionEnforcement is on (OpenShift).
-- Argo Rollouts and CSI SecretProviderClass(PodStatus) only when enabled.
+- Argo Rollouts (get, list, watch, patch for restart mode and metadata, update for rollout mode:
+  no strategic merge on CRDs) and CSI SecretProviderClass(PodStatus) (get, list, watch) only
+  when enabled.
 - Events in both groups: kube-runtime's Recorder writes events.k8s.io/v1, core events are
   kept for older paths; Events go to the workload's namespace.
 Argument: dict "root" $ "global" bool.
@@ -53,7 +55,7 @@ Argument: dict "root" $ "global" bool.
 {{- if $r.isArgoRollouts }}
 - apiGroups: [argoproj.io]
   resources: [rollouts]
-  verbs: [get, list, watch, patch]
+  verbs: [get, list, watch, patch, update]
 {{- end }}
 {{- if $r.enableCSIIntegration }}
 - apiGroups: [secrets-store.csi.x-k8s.io]

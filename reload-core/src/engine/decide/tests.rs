@@ -356,3 +356,67 @@ mod properties {
         }
     }
 }
+
+/// The fixture Deployment turned into another kind (same template and annotations).
+fn as_kind(mut w: IndexedWorkload, kind: WorkloadKind) -> IndexedWorkload {
+    w.workload.id.kind = kind;
+    w
+}
+
+fn record_edit(digest: &str) -> Edit {
+    Edit::SetAnnotation {
+        key: baseline::BASELINE_ANNOTATION.into(),
+        value: Some(format!(r#"{{"configmap/a":"{digest}"}}"#)),
+    }
+}
+
+#[test]
+fn restart_mode_rollout_records_the_applied_digest_in_metadata_and_a_replay_writes_nothing() {
+    let sources = store(&[("a", "2")]);
+    let mut w = as_kind(deployment("r", &["a"]), WorkloadKind::Rollout);
+    w.workload
+        .annotations
+        .insert(crate::matcher::ROLLOUT_STRATEGY.into(), "restart".into());
+    let w = with_state(w, "a", "1");
+    let out = decide_with(&w, &sources, on(), &by("a"));
+    assert_eq!(out.rollouts.len(), 1);
+    assert!(out.edits.contains(&record_edit("2")), "{:?}", out.edits);
+    assert!(out.guard_version);
+
+    // The template is never written in restart mode: only the metadata record survives.
+    let mut replay = w.clone();
+    for edit in out
+        .edits
+        .iter()
+        .filter(|e| matches!(e, Edit::SetAnnotation { .. }))
+    {
+        edit.apply(&mut replay.workload);
+    }
+    replay.workload.template.annotations.clear();
+    let again = decide_with(&replay, &sources, on(), &by("a"));
+    assert!(again.edits.is_empty(), "{:?}", again.edits);
+    assert_eq!(again.skipped, vec![(cm("a"), EngineSkip::UpToDate)]);
+}
+
+#[test]
+fn rollout_mode_and_template_mode_cronjobs_keep_the_state_in_the_template_only() {
+    let sources = store(&[("a", "2")]);
+    let rollout = with_state(as_kind(deployment("r", &["a"]), WorkloadKind::Rollout), "a", "1");
+    let out = decide_with(&rollout, &sources, on(), &by("a"));
+    assert_eq!(out.rollouts.len(), 1);
+    assert!(!out.edits.iter().any(|e| matches!(e, Edit::SetAnnotation { .. })));
+
+    let cronjob = with_state(as_kind(deployment("c", &["a"]), WorkloadKind::CronJob), "a", "1");
+    let template_mode = Rules {
+        cronjob_mode: CronJobMode::PatchTemplate,
+        ..on()
+    };
+    let out = decide_with(&cronjob, &sources, template_mode, &by("a"));
+    assert_eq!(out.rollouts.len(), 1);
+    assert!(!out.edits.iter().any(|e| matches!(e, Edit::SetAnnotation { .. })));
+    let out = decide_with(&cronjob, &sources, on(), &by("a"));
+    assert!(
+        out.edits.contains(&record_edit("2")),
+        "create-job mode records on the CronJob"
+    );
+}

@@ -350,7 +350,10 @@ proptest! {
         let reported: Vec<String> = outcome
             .problems
             .iter()
-            .map(|MatchProblem::InvalidRegex { entry, .. }| entry.clone())
+            .filter_map(|p| match p {
+                MatchProblem::InvalidRegex { entry, .. } => Some(entry.clone()),
+                _ => None,
+            })
             .collect();
         prop_assert_eq!(reported, invalid);
     }

@@ -245,7 +245,10 @@ fn an_invalid_entry_is_skipped_and_reported_while_valid_entries_still_match() {
     assert_eq!(outcome.problems.len(), 1);
     let MatchProblem::InvalidRegex {
         annotation, entry, ..
-    } = &outcome.problems[0];
+    } = &outcome.problems[0]
+    else {
+        panic!("expected an invalid regex, got {:?}", outcome.problems[0]);
+    };
     assert_eq!((annotation.as_str(), entry.as_str()), (SECRET_RELOAD, "bad["));
     assert!(outcome.problems[0].to_string().starts_with(
         "invalid regex \"bad[\" in reload annotation \"secret.reloader.stakater.com/reload\": "
