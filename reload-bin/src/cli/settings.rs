@@ -131,6 +131,8 @@ pub struct Settings {
     pub baselines: bool,
     /// `RELOADER_NAMESPACE`, for the meta-info ConfigMap.
     pub reloader_namespace: Option<String>,
+    /// `--enable-debug-endpoints`: serve `/debug/cache`.
+    pub debug_endpoints: bool,
     /// `RELOADER_DEPLOYMENT_NAME`.
     pub deployment_name: Option<String>,
     /// `METRICS_COUNT_BY_NAMESPACE=enabled`.
@@ -187,6 +189,7 @@ impl Settings {
             "writeBurst": self.write_rate.1,
             "excludeSecretTypes": self.exclude_secret_types,
             "baselines": self.baselines,
+            "debugEndpoints": self.debug_endpoints,
             "reloaderNamespace": self.reloader_namespace,
             "deploymentName": self.deployment_name,
             "metricsByNamespace": self.metrics_by_namespace,
@@ -276,6 +279,11 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         ));
     }
 
+    if let Some(selector) = &resource_label_selector {
+        warnings.push(format!(
+            "resource-label-selector is set, will only detect changes on resources with these labels: {selector}."
+        ));
+    }
     let webhook_url = Some(args.webhook_url.clone()).filter(|u| !u.is_empty());
     if webhook_url.is_some() {
         warnings.push("webhook-url is set, will only send webhook, no resources will be reloaded".into());
@@ -309,6 +317,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
             .filter(|t| !t.is_empty())
             .collect(),
         baselines: args.baselines,
+        debug_endpoints: args.enable_debug_endpoints,
         reloader_namespace: env("RELOADER_NAMESPACE").filter(|v| !v.is_empty()),
         deployment_name: env("RELOADER_DEPLOYMENT_NAME").filter(|v| !v.is_empty()),
         metrics_by_namespace: env("METRICS_COUNT_BY_NAMESPACE").as_deref() == Some("enabled"),
@@ -341,6 +350,11 @@ fn resolve_scope(
             Scope::Namespaces(namespaces)
         }
     } else {
+        if let Some(selector) = &namespace_selector {
+            warnings.push(format!(
+                "namespace-selector is set, will only detect changes in namespaces with these labels: {selector}."
+            ));
+        }
         Scope::Global {
             ignored_namespaces: namespaces_to_ignore,
             namespace_selector,

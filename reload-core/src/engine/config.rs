@@ -13,6 +13,10 @@ pub enum Namespaces {
     All,
     /// Exactly these namespaces, with one watch per namespace and kind (Reloader's scoped mode).
     List(Vec<String>),
+    /// Namespaces matching this label selector (Reloader's `--namespace-selector`), followed
+    /// live: one set of watches per selected namespace, opened and closed as namespaces gain
+    /// or lose the labels (see `NamespaceScope`).
+    Selector(String),
 }
 
 /// A token-bucket rate: `per_second` tokens refill continuously, at most `burst` are banked.
@@ -78,6 +82,7 @@ pub struct EngineConfig {
     max_attempts: u32,
     revert_fight_limit: u32,
     ignored_namespaces: Vec<String>,
+    notify_only: bool,
 }
 
 impl Default for EngineConfig {
@@ -85,6 +90,7 @@ impl Default for EngineConfig {
         EngineConfig {
             namespaces: Namespaces::All,
             ignored_namespaces: Vec::new(),
+            notify_only: false,
             source_label_selector: None,
             excluded_secret_types: vec!["helm.sh/release.v1".to_owned()],
             workload_kinds: vec![
@@ -269,6 +275,20 @@ impl EngineConfig {
     pub fn ignored_namespaces(mut self, namespaces: Vec<String>) -> Self {
         self.ignored_namespaces = namespaces;
         self
+    }
+
+    /// Report source changes instead of reloading (Reloader's `--webhook-url` mode): each
+    /// content change (and create/delete with reload-on-create/-delete) becomes one
+    /// `EngineEvent::SourceChanged`, and no workload is ever written (default off).
+    #[must_use]
+    pub fn notify_only(mut self, on: bool) -> Self {
+        self.notify_only = on;
+        self
+    }
+
+    /// Whether source changes are only reported (see [`EngineConfig::notify_only`]).
+    pub fn is_notify_only(&self) -> bool {
+        self.notify_only
     }
 
     /// Whether events of `namespace` are dropped (see [`EngineConfig::ignored_namespaces`]).

@@ -58,7 +58,7 @@ fn map_event<K, T>(event: Event<K>, reduce: &impl Fn(&K) -> Option<T>) -> Option
     }
 }
 
-fn watch<K, T>(
+pub(super) fn watch<K, T>(
     api: Api<K>,
     config: watcher::Config,
     reduce: impl Fn(&K) -> Option<T> + Send + Sync + 'static,
@@ -97,6 +97,8 @@ where
             .iter()
             .map(|ns| Api::namespaced(client.clone(), ns))
             .collect(),
+        // One set of watches per selected namespace, opened by the engine (`NamespaceScope`).
+        Namespaces::Selector(_) => Vec::new(),
     }
 }
 
@@ -332,8 +334,9 @@ impl Engine {
     ) -> crate::Result<()> {
         let sources = source_watchers(&client, &self.config, &self.hasher);
         let workloads = workload_watchers(&client, &self.config);
+        let scope = super::namespaces::NamespaceScope::kube(&client, &self.config, &self.hasher);
         let writer = Arc::new(KubeWriter::new(client, self.config.get_field_manager()));
-        self.run_with(sources, workloads, writer, shutdown).await
+        self.run_scoped(sources, workloads, scope, writer, shutdown).await
     }
 }
 

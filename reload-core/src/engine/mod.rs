@@ -118,11 +118,13 @@ mod decide;
 mod index;
 pub mod kube;
 mod kube_batch;
+mod namespaces;
 mod observer;
 mod queue;
 mod rate;
 mod run;
 mod sources;
+mod stats;
 
 #[cfg(test)]
 mod fixtures;
@@ -131,8 +133,10 @@ pub use apply::{WorkloadWriter, WriteError, WriteOutcome};
 pub use config::{EngineConfig, Namespaces, Rate};
 pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
 pub use index::{IndexedWorkload, WorkloadIndex};
+pub use namespaces::{NamespaceScope, NamespaceWatches, ScopeChange, ScopeTracker};
 pub use observer::{EngineEvent, EngineSkip, Observer};
 pub use queue::{Pending, Queue};
 pub use rate::{RolloutLimiter, TokenBucket, WriteLimiter};
 pub use run::{Engine, SourceWatcher, WorkloadWatcher};
 pub use sources::{LastChange, SourceDelta, SourceRecord, SourceStore};
+pub use stats::{CacheSnapshot, CacheStats, Held};
