@@ -16,6 +16,8 @@ use reload_core::workload::{NamedSource, VolumeSource};
 use reload_core::{
     Decision, Matcher, ReloadReason, ReloadStrategy, SkipReason, SourceKind, SourceRef, Workload,
 };
+use std::fmt::Write as _;
+
 use serde::Serialize;
 
 pub use fetch::run;
@@ -368,10 +370,10 @@ fn explain_source(workload: &Workload, facts: &SourceFacts, context: &Context<'_
             out.would_reload = true;
             out.reason = reload_reason(&reason, &container);
         }
-        Decision::Skip(why) => out.reason = skip_reason(&why).to_owned(),
+        Decision::Skip(why) => skip_reason(&why).clone_into(&mut out.reason),
     }
     for problem in outcome.problems {
-        out.reason.push_str(&format!("; problem: {problem}"));
+        let _ = write!(out.reason, "; problem: {problem}");
     }
     out
 }

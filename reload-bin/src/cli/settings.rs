@@ -279,15 +279,12 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         ));
     }
 
-    if let Some(selector) = &resource_label_selector {
-        warnings.push(format!(
-            "resource-label-selector is set, will only detect changes on resources with these labels: {selector}."
-        ));
-    }
     let webhook_url = Some(args.webhook_url.clone()).filter(|u| !u.is_empty());
-    if webhook_url.is_some() {
-        warnings.push("webhook-url is set, will only send webhook, no resources will be reloaded".into());
-    }
+    mode_warnings(
+        webhook_url.is_some(),
+        resource_label_selector.as_deref(),
+        &mut warnings,
+    );
 
     Ok(Settings {
         scope,
@@ -326,6 +323,18 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         hash_key_file: args.hash_key_file.clone(),
         warnings,
     })
+}
+
+/// Reloader's start-up warnings for the resource label selector and webhook mode (§2.3).
+fn mode_warnings(webhook: bool, resource_label_selector: Option<&str>, warnings: &mut Vec<String>) {
+    if let Some(selector) = resource_label_selector {
+        warnings.push(format!(
+            "resource-label-selector is set, will only detect changes on resources with these labels: {selector}."
+        ));
+    }
+    if webhook {
+        warnings.push("webhook-url is set, will only send webhook, no resources will be reloaded".into());
+    }
 }
 
 /// Reloader's scoping modes (§2.3): `--namespaces` beats `KUBERNETES_NAMESPACE`, else global.

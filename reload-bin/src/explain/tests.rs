@@ -13,6 +13,7 @@ use super::*;
 
 const NS: &str = "team";
 
+#[expect(clippy::needless_pass_by_value, reason = "fixtures take json! literals")]
 fn deployment(metadata_annotations: Value, template_annotations: Value) -> Workload {
     let object = json!({
         "metadata": {"name": "web", "namespace": NS, "annotations": metadata_annotations},
