@@ -272,15 +272,9 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
             args.rollout_rate
         )));
     }
-    if args.enable_pprof {
-        warnings.push(format!(
-            "--enable-pprof is accepted for compatibility; this controller has no Go pprof (requested at {})",
-            args.pprof_addr
-        ));
-    }
-
     let webhook_url = Some(args.webhook_url.clone()).filter(|u| !u.is_empty());
     mode_warnings(
+        args,
         webhook_url.is_some(),
         resource_label_selector.as_deref(),
         &mut warnings,
@@ -325,8 +319,19 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     })
 }
 
-/// Reloader's start-up warnings for the resource label selector and webhook mode (§2.3).
-fn mode_warnings(webhook: bool, resource_label_selector: Option<&str>, warnings: &mut Vec<String>) {
+/// Start-up warnings: `--enable-pprof`, and Reloader's for the resource label selector and webhook mode (§2.3).
+fn mode_warnings(
+    args: &RunArgs,
+    webhook: bool,
+    resource_label_selector: Option<&str>,
+    warnings: &mut Vec<String>,
+) {
+    if args.enable_pprof {
+        warnings.push(format!(
+            "--enable-pprof is accepted for compatibility; this controller has no Go pprof (requested at {})",
+            args.pprof_addr
+        ));
+    }
     if let Some(selector) = resource_label_selector {
         warnings.push(format!(
             "resource-label-selector is set, will only detect changes on resources with these labels: {selector}."
