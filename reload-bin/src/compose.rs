@@ -44,10 +44,13 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
     let namespaces = match &settings.scope {
         Scope::Global {
             ignored_namespaces: ignored,
-            ..
+            namespace_selector,
         } => {
             ignored_namespaces.clone_from(ignored);
-            Namespaces::All
+            match namespace_selector {
+                Some(selector) => Namespaces::Selector(selector.clone()),
+                None => Namespaces::All,
+            }
         }
         Scope::Namespaces(list) => Namespaces::List(list.clone()),
         Scope::Single(namespace) => Namespaces::List(vec![namespace.clone()]),
@@ -65,7 +68,13 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
     if !settings.ignore_jobs {
         kinds.push(WorkloadKind::Job);
     }
+    let webhook_mode = settings.webhook_url.is_some();
+    if webhook_mode {
+        // Reloader's webhook mode never reloads: no workload needs watching.
+        kinds.clear();
+    }
     EngineConfig::default()
+        .notify_only(webhook_mode)
         .namespaces(namespaces)
         .ignored_namespaces(ignored_namespaces)
         .workload_kinds(kinds)
@@ -145,6 +154,10 @@ mod tests {
         assert_eq!(
             engine_config(&settings(&[], &[("KUBERNETES_NAMESPACE", "k")])).get_namespaces(),
             &Namespaces::List(vec!["k".into()])
+        );
+        assert_eq!(
+            engine_config(&settings(&["--namespace-selector=team:x"], &[])).get_namespaces(),
+            &Namespaces::Selector("team=x".into())
         );
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use reload_core::engine::Engine;
+use reload_core::engine::{CacheStats, Engine};
 use reload_core::hash::ReloaderHasher;
 use reload_core::{Hasher, WorkloadKind, WorkloadRef};
 use tokio::sync::mpsc;
@@ -15,16 +15,17 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::alerts::Alerter;
-use crate::cli::settings::{Scope, Settings};
+use crate::cli::settings::Settings;
 use crate::ha::{ElectionConfig, ElectionOutcome, LeaderElector};
 use crate::http::{self, Health};
 use crate::metrics::Metrics;
 use crate::observe::{Effector, WorkloadEvent};
-use crate::{compose, hash_cmd};
+use crate::webhook::Webhook;
+use crate::{compose, hash_cmd, meta_info};
 
 /// Connects to the cluster named by the usual kubeconfig rules and checks it answers, so a
 /// kubeconfig pointing nowhere fails at start-up with a message naming the server.
-async fn connect() -> anyhow::Result<kube::Client> {
+pub(crate) async fn connect() -> anyhow::Result<kube::Client> {
     let config = kube::Config::infer()
         .await
         .map_err(|e| anyhow::anyhow!("Unable to create Kubernetes client error = {e}"))?;
@@ -119,24 +120,28 @@ fn spawn_event_publisher(client: kube::Client, instance: Option<String>) -> mpsc
 
 /// Runs the controller until SIGTERM/SIGINT (or lost leadership in HA mode).
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
-    if let Some(problem) = unsupported(&settings) {
-        anyhow::bail!(problem);
-    }
     let client = connect().await?;
     let token = CancellationToken::new();
     cancel_on_signal(token.clone());
 
     let metrics = Metrics::new(settings.metrics_by_namespace)?;
     let health = Arc::new(Health::default());
+    let cache_stats = settings.debug_endpoints.then(CacheStats::default);
+    let debug_cache: Option<http::DebugCache> = cache_stats.clone().map(|stats| {
+        let produce: http::DebugCache =
+            Arc::new(move || serde_json::to_value(stats.snapshot()).unwrap_or_default());
+        produce
+    });
     let (addr, server) = http::serve(
         settings.http_addr,
-        http::router(metrics.clone(), health.clone(), None),
+        http::router(metrics.clone(), health.clone(), debug_cache),
         token.clone().cancelled_owned(),
     )
     .await
     .with_context(|| format!("cannot listen on --http-addr {}", settings.http_addr))?;
     info!("Serving /metrics, /live and /ready on {addr}");
 
+    meta_info::publish(client.clone(), &settings).await;
     let instance = settings.ha.as_ref().map(|ha| ha.pod_name.clone());
     let events = spawn_event_publisher(client.clone(), instance);
     let alerter = settings
@@ -145,6 +150,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         .map(Alerter::start)
         .transpose()
         .context("cannot set up alerts")?;
+    let webhook = settings
+        .webhook_url
+        .clone()
+        .map(Webhook::start)
+        .transpose()
+        .context("cannot set up --webhook-url")?;
     let hasher: Arc<dyn Hasher> = match &settings.hash_key_file {
         Some(path) => Arc::new(hash_cmd::read_hash_key(path)?),
         None => Arc::new(ReloaderHasher),
@@ -155,12 +166,13 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
         compose::strategy(&settings),
         hasher,
     )
-    .observer(Arc::new(Effector::new(
-        metrics,
-        health.clone(),
-        Some(events),
-        alerter,
-    )));
+    .observer(Arc::new(
+        Effector::new(metrics, health.clone(), Some(events), alerter).webhook(webhook),
+    ));
+    let engine = match cache_stats {
+        Some(stats) => engine.cache_stats(stats),
+        None => engine,
+    };
 
     match &settings.ha {
         None => engine.run(client, token.clone().cancelled_owned()).await?,
@@ -177,21 +189,6 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     token.cancel();
     server.await.context("HTTP server task")?.context("HTTP server")?;
     Ok(())
-}
-
-/// Options this version accepts on the command line but cannot honour yet. Running without them
-/// would silently do something else than the operator asked (reload namespaces they meant to
-/// exclude), so `run` refuses to start instead.
-pub fn unsupported(settings: &Settings) -> Option<String> {
-    match &settings.scope {
-        Scope::Global {
-            namespace_selector: Some(selector),
-            ..
-        } => Some(format!(
-            "--namespace-selector={selector:?} is not supported by this version yet; use --namespaces (one watch per namespace) or --namespaces-to-ignore"
-        )),
-        _ => None,
-    }
 }
 
 /// Reloader's HA model: controllers start only once this replica leads, and stop when it stops

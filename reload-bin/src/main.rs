@@ -1,15 +1,19 @@
 //! `reloader`: rolls Kubernetes workloads when the ConfigMaps and Secrets they use change.
+#![recursion_limit = "256"] // `reloader config` renders every setting in one `serde_json::json!`
 
 mod alerts;
 mod cli;
 mod compose;
 mod controller;
+mod explain;
 mod ha;
 mod hash_cmd;
 mod http;
 mod logging;
+mod meta_info;
 mod metrics;
 mod observe;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -29,12 +33,12 @@ fn run(cli: cli::Cli) -> anyhow::Result<()> {
     let env = |key: &str| std::env::var(key).ok();
     let run = match cli.command {
         Some(cli::Command::Config(args)) => {
-            let mut settings = cli::settings::resolve(&args, &env)?;
-            settings.warnings.extend(controller::unsupported(&settings));
+            let settings = cli::settings::resolve(&args, &env)?;
             println!("{}", serde_json::to_string_pretty(&settings.to_json())?);
             return Ok(());
         }
         Some(cli::Command::Hash(args)) => return hash_cmd::run(&args),
+        Some(cli::Command::Explain(args)) => return explain::run(&args),
         Some(cli::Command::Run(run)) => run,
         None => cli.run,
     };

@@ -14,6 +14,7 @@ use tracing::Level;
 use crate::alerts::Alerter;
 use crate::http::Health;
 use crate::metrics::Metrics;
+use crate::webhook::Webhook;
 
 /// A Kubernetes Event to publish on a workload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +56,8 @@ pub enum Effect {
     },
     /// The caches are synced: `/ready` turns 200.
     Ready,
+    /// `--webhook-url` mode: log Reloader's line and POST the webhook for this source.
+    Webhook(SourceRef),
 }
 
 /// `'<name>' of type '<TYPE>' in namespace '<ns>'` for a source.
@@ -170,6 +173,7 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
                 Effect::Ready,
             ]
         }
+        EngineEvent::SourceChanged { source, .. } => vec![Effect::Webhook(source.clone())],
         _ => Vec::new(),
     }
 }
@@ -252,9 +256,17 @@ pub struct Effector {
     health: Arc<Health>,
     events: Option<mpsc::Sender<WorkloadEvent>>,
     alerter: Option<Alerter>,
+    webhook: Option<Webhook>,
 }
 
 impl Effector {
+    /// Sends `--webhook-url` POSTs for reported source changes.
+    #[must_use]
+    pub fn webhook(mut self, webhook: Option<Webhook>) -> Self {
+        self.webhook = webhook;
+        self
+    }
+
     /// An effector; `events` is the queue of the Event publisher, if any.
     pub fn new(
         metrics: Metrics,
@@ -267,6 +279,7 @@ impl Effector {
             health,
             events,
             alerter,
+            webhook: None,
         }
     }
 
@@ -300,6 +313,11 @@ impl Effector {
                 }
             }
             Effect::Ready => self.health.set_ready(true),
+            Effect::Webhook(source) => {
+                if let Some(webhook) = &self.webhook {
+                    webhook.changed(&source);
+                }
+            }
         }
     }
 }

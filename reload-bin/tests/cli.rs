@@ -77,15 +77,16 @@ fn help_documents_every_reloader_flag() {
 }
 
 #[test]
-fn namespace_selector_is_refused_at_start_up_until_it_is_supported() {
-    let out = reloader(&["--namespace-selector=team=a"]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("--namespace-selector=\"team=a\" is not supported by this version yet"),
-        "{stderr}"
-    );
-    let config = reloader(&["config", "--namespace-selector=team=a"]);
+fn namespace_selector_is_accepted_normalised_and_announced_with_reloaders_warning() {
+    let config = reloader(&["config", "--namespace-selector=team:a"]);
     assert!(config.status.success());
-    assert!(String::from_utf8_lossy(&config.stdout).contains("is not supported by this version yet"));
+    let stdout = String::from_utf8_lossy(&config.stdout);
+    assert!(stdout.contains("\"namespaceSelector\": \"team=a\""), "{stdout}");
+    assert!(
+        stdout.contains(
+            "namespace-selector is set, will only detect changes in namespaces with these labels: team=a."
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not supported"), "{stdout}");
 }

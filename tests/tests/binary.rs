@@ -201,7 +201,6 @@ async fn namespaces_to_ignore_leaves_those_namespaces_untouched() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "not implemented yet: the engine cannot follow namespace labels, so `reloader run` refuses --namespace-selector at start-up (issue 6)"]
 async fn namespace_selector_follows_namespace_labels_without_a_restart() {
     let sim = Simulator::start().await.expect("simulator starts");
     namespace(&sim, "a", json!({"team": "x"}));

@@ -36,6 +36,27 @@ pub enum Command {
     /// Print the Reloader-compatible digest of ConfigMaps, Secrets and
     /// SecretProviderClassPodStatus objects from YAML or JSON files (values are never printed).
     Hash(HashArgs),
+    /// Explain why a workload would or would not reload: the sources it references and how,
+    /// which annotations apply, and its recorded digests against the sources' current ones.
+    /// Takes the controller's flags, so it explains what that configuration would do.
+    Explain(ExplainArgs),
+}
+
+/// `reloader explain`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct ExplainArgs {
+    /// `<kind>/<name>`: deployment, daemonset, statefulset, cronjob or job (kubectl's short
+    /// forms too), e.g. `deployment/web`.
+    pub target: String,
+    /// Namespace of the workload.
+    #[arg(short = 'n', long = "namespace", default_value = "default")]
+    pub namespace: String,
+    /// Output format.
+    #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"])]
+    pub output: String,
+    /// The controller's flags, as it runs.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// `reloader hash`'s arguments.
@@ -178,6 +199,11 @@ pub struct RunArgs {
     #[arg(long, env = "RELOADER_EXCLUDE_SECRET_TYPES", action = ArgAction::Append,
           default_value = "helm.sh/release.v1")]
     pub exclude_secret_types: Vec<String>,
+    /// Serve `/debug/cache` (objects and approximate bytes held per kind and namespace; it
+    /// reveals namespace names, so it is off by default).
+    #[arg(long, env = "RELOADER_ENABLE_DEBUG_ENDPOINTS", value_parser = values::parse_go_bool,
+          num_args = 0..=1, require_equals = true, default_value = "false", default_missing_value = "true")]
+    pub enable_debug_endpoints: bool,
     /// File holding a key: digests become HMAC-SHA-256 instead of Reloader's SHA-1 (changes every hash).
     #[arg(long, env = "RELOADER_HASH_KEY_FILE")]
     pub hash_key_file: Option<std::path::PathBuf>,

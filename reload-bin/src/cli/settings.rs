@@ -134,6 +134,8 @@ pub struct Settings {
     pub baselines: bool,
     /// `RELOADER_NAMESPACE`, for the meta-info ConfigMap.
     pub reloader_namespace: Option<String>,
+    /// `--enable-debug-endpoints`: serve `/debug/cache`.
+    pub debug_endpoints: bool,
     /// `RELOADER_DEPLOYMENT_NAME`.
     pub deployment_name: Option<String>,
     /// `METRICS_COUNT_BY_NAMESPACE=enabled`.
@@ -191,6 +193,7 @@ impl Settings {
             "writeBurst": self.write_rate.1,
             "excludeSecretTypes": self.exclude_secret_types,
             "baselines": self.baselines,
+            "debugEndpoints": self.debug_endpoints,
             "reloaderNamespace": self.reloader_namespace,
             "deploymentName": self.deployment_name,
             "metricsByNamespace": self.metrics_by_namespace,
@@ -290,17 +293,13 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     let debounce = reload_core::go_duration::parse(&args.debounce)
         .map_err(|e| SettingsError(format!("invalid --debounce: {e}")))?;
     check_rates(args)?;
-    if args.enable_pprof {
-        warnings.push(format!(
-            "--enable-pprof is accepted for compatibility; this controller has no Go pprof (requested at {})",
-            args.pprof_addr
-        ));
-    }
-
     let webhook_url = Some(args.webhook_url.clone()).filter(|u| !u.is_empty());
-    if webhook_url.is_some() {
-        warnings.push("webhook-url is set, will only send webhook, no resources will be reloaded".into());
-    }
+    mode_warnings(
+        args,
+        webhook_url.is_some(),
+        resource_label_selector.as_deref(),
+        &mut warnings,
+    );
 
     Ok(Settings {
         scope,
@@ -331,6 +330,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
             .filter(|t| !t.is_empty())
             .collect(),
         baselines: args.baselines,
+        debug_endpoints: args.enable_debug_endpoints,
         reloader_namespace: env("RELOADER_NAMESPACE").filter(|v| !v.is_empty()),
         deployment_name: env("RELOADER_DEPLOYMENT_NAME").filter(|v| !v.is_empty()),
         metrics_by_namespace: env("METRICS_COUNT_BY_NAMESPACE").as_deref() == Some("enabled"),
@@ -339,6 +339,29 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         hash_key_file: args.hash_key_file.clone(),
         warnings,
     })
+}
+
+/// Start-up warnings: `--enable-pprof`, and Reloader's for the resource label selector and webhook mode (§2.3).
+fn mode_warnings(
+    args: &RunArgs,
+    webhook: bool,
+    resource_label_selector: Option<&str>,
+    warnings: &mut Vec<String>,
+) {
+    if args.enable_pprof {
+        warnings.push(format!(
+            "--enable-pprof is accepted for compatibility; this controller has no Go pprof (requested at {})",
+            args.pprof_addr
+        ));
+    }
+    if let Some(selector) = resource_label_selector {
+        warnings.push(format!(
+            "resource-label-selector is set, will only detect changes on resources with these labels: {selector}."
+        ));
+    }
+    if webhook {
+        warnings.push("webhook-url is set, will only send webhook, no resources will be reloaded".into());
+    }
 }
 
 /// Reloader's scoping modes (§2.3): `--namespaces` beats `KUBERNETES_NAMESPACE`, else global.
@@ -363,6 +386,11 @@ fn resolve_scope(
             Scope::Namespaces(namespaces)
         }
     } else {
+        if let Some(selector) = &namespace_selector {
+            warnings.push(format!(
+                "namespace-selector is set, will only detect changes in namespaces with these labels: {selector}."
+            ));
+        }
         Scope::Global {
             ignored_namespaces: namespaces_to_ignore,
             namespace_selector,

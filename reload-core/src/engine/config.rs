@@ -13,6 +13,10 @@ pub enum Namespaces {
     All,
     /// Exactly these namespaces, with one watch per namespace and kind (Reloader's scoped mode).
     List(Vec<String>),
+    /// Namespaces matching this label selector (Reloader's `--namespace-selector`), followed
+    /// live: one set of watches per selected namespace, opened and closed as namespaces gain
+    /// or lose the labels (see `NamespaceScope`).
+    Selector(String),
 }
 
 /// How a CronJob is reloaded.
@@ -94,6 +98,7 @@ pub struct EngineConfig {
     csi: bool,
     pause_period_annotation: String,
     paused_at_annotation: String,
+    notify_only: bool,
 }
 
 impl Default for EngineConfig {
@@ -101,6 +106,7 @@ impl Default for EngineConfig {
         EngineConfig {
             namespaces: Namespaces::All,
             ignored_namespaces: Vec::new(),
+            notify_only: false,
             source_label_selector: None,
             excluded_secret_types: vec!["helm.sh/release.v1".to_owned()],
             workload_kinds: vec![
@@ -318,6 +324,20 @@ impl EngineConfig {
     pub fn ignored_namespaces(mut self, namespaces: Vec<String>) -> Self {
         self.ignored_namespaces = namespaces;
         self
+    }
+
+    /// Report source changes instead of reloading (Reloader's `--webhook-url` mode): each
+    /// content change (and create/delete with reload-on-create/-delete) becomes one
+    /// `EngineEvent::SourceChanged`, and no workload is ever written (default off).
+    #[must_use]
+    pub fn notify_only(mut self, on: bool) -> Self {
+        self.notify_only = on;
+        self
+    }
+
+    /// Whether source changes are only reported (see [`EngineConfig::notify_only`]).
+    pub fn is_notify_only(&self) -> bool {
+        self.notify_only
     }
 
     /// Whether events of `namespace` are dropped (see [`EngineConfig::ignored_namespaces`]).

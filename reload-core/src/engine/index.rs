@@ -217,6 +217,23 @@ impl WorkloadIndex {
         Some(entry.indexed)
     }
 
+    /// Watch `watch` was closed (its namespace left the selection): removes every workload it
+    /// delivered and returns their identities.
+    pub fn retire_watch(&mut self, watch: usize) -> Vec<WorkloadRef> {
+        self.relisting.remove(&watch);
+        self.synced.remove(&watch);
+        let gone: Vec<WorkloadRef> = self
+            .entries
+            .iter()
+            .filter(|(_, e)| e.watch == watch)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in &gone {
+            self.remove(id);
+        }
+        gone
+    }
+
     /// A (re-)list of watch `watch` begins.
     pub fn resync_started(&mut self, watch: usize) {
         self.relisting.insert(watch, Vec::new());

@@ -49,7 +49,7 @@ impl<T: Send> Watcher<T> for StreamWatcher<T> {
     }
 }
 
-fn watch<K, T>(
+pub(super) fn watch<K, T>(
     api: Api<K>,
     config: watcher::Config,
     reduce: impl Fn(&K) -> Option<T> + Send + Sync + 'static,
@@ -118,6 +118,8 @@ where
             .iter()
             .map(|ns| Api::namespaced(client.clone(), ns))
             .collect(),
+        // One set of watches per selected namespace, opened by the engine (`NamespaceScope`).
+        Namespaces::Selector(_) => Vec::new(),
     }
 }
 
@@ -241,6 +243,8 @@ pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<Workload
                         .iter()
                         .map(|ns| Api::namespaced_with(client.clone(), ns, &resource))
                         .collect(),
+                    // Opened per selected namespace by the engine (`NamespaceScope`).
+                    Namespaces::Selector(_) => Vec::new(),
                 };
                 for api in apis {
                     out.push(watch_fallible(
@@ -418,10 +422,11 @@ impl Engine {
         }
         let sources = source_watchers(&client, &engine.config, &engine.hasher);
         let workloads = workload_watchers(&client, &engine.config);
+        let scope = super::namespaces::NamespaceScope::kube(&client, &engine.config, &engine.hasher);
         let writer = KubeWriter::new(client, engine.config.get_field_manager())
             .cronjob_mode(engine.config.get_cronjob_mode());
         engine
-            .run_with(sources, workloads, Arc::new(writer), shutdown)
+            .run_scoped(sources, workloads, scope, Arc::new(writer), shutdown)
             .await
     }
 }

@@ -91,6 +91,8 @@ fn namespaced(client: &Client, namespaces: &Namespaces, resource: &ApiResource) 
             .iter()
             .map(|ns| Api::namespaced_with(client.clone(), ns, resource))
             .collect(),
+        // Opened per selected namespace by the engine (`NamespaceScope`).
+        Namespaces::Selector(_) => Vec::new(),
     }
 }
 

@@ -139,6 +139,7 @@ pub mod kube;
 mod kube_batch;
 mod kube_csi;
 mod kube_rollout;
+mod namespaces;
 mod observer;
 pub mod pause;
 mod queue;
@@ -147,6 +148,7 @@ mod resume;
 pub mod rollout;
 mod run;
 mod sources;
+mod stats;
 
 #[cfg(test)]
 mod fixtures;
@@ -156,8 +158,10 @@ pub use config::{CronJobMode, EngineConfig, Namespaces, Rate};
 pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
 pub use handle::EngineHandle;
 pub use index::{IndexedWorkload, WorkloadIndex};
+pub use namespaces::{NamespaceScope, NamespaceWatches, ScopeChange, ScopeTracker};
 pub use observer::{EngineEvent, EngineSkip, Observer};
 pub use queue::{Pending, Queue};
 pub use rate::{RolloutLimiter, TokenBucket, WriteLimiter};
 pub use run::{Engine, SourceWatcher, WorkloadWatcher};
 pub use sources::{LastChange, SourceDelta, SourceRecord, SourceStore};
+pub use stats::{CacheSnapshot, CacheStats, Held};

@@ -113,6 +113,13 @@ pub enum EngineEvent {
         /// What discovery said.
         cause: String,
     },
+    /// A source changed and the engine only reports changes (`EngineConfig::notify_only`).
+    SourceChanged {
+        /// The source.
+        source: SourceRef,
+        /// What happened to it.
+        change: ChangeKind,
+    },
 }
 
 /// Receives every [`EngineEvent`]. Sync and cheap: do I/O elsewhere (e.g. send on a channel).

@@ -26,6 +26,7 @@ use super::apply::{self, WorkloadWriter, WriteOutcome};
 use super::config::EngineConfig;
 use super::decide::{Decided, Reconcile, Rules, Trigger};
 use super::index::{IndexedWorkload, WorkloadIndex};
+use super::namespaces::NamespaceScope;
 use super::observer::{EngineEvent, Observer};
 use super::pause::{self, PauseKeys};
 use super::queue::{Pending, Queue};
@@ -33,6 +34,7 @@ use super::rate::{RolloutLimiter, WriteLimiter};
 use super::resume::ResumeTimers;
 use super::rollout;
 use super::sources::{SourceDelta, SourceRecord, SourceStore};
+use super::stats::{CacheSnapshot, CacheStats, PUBLISH_EVERY};
 
 /// A boxed source watcher.
 pub type SourceWatcher = Box<dyn Watcher<SourceRecord>>;
@@ -48,11 +50,13 @@ pub struct Engine {
     pub(super) strategy: Arc<dyn ReloadStrategy>,
     pub(super) hasher: Arc<dyn Hasher>,
     pub(super) observer: Arc<dyn Observer>,
+    pub(super) stats: Option<CacheStats>,
 }
 
 enum Input {
     Source(usize, Option<crate::Result<WatchEvent<SourceRecord>>>),
     Workload(usize, Option<crate::Result<WatchEvent<IndexedWorkload>>>),
+    Namespace(Option<crate::Result<WatchEvent<String>>>),
 }
 
 fn into_stream<T: Send + 'static>(
@@ -85,6 +89,7 @@ impl Engine {
             strategy,
             hasher,
             observer: Arc::new(|_: &EngineEvent| {}),
+            stats: None,
         }
     }
 
@@ -92,6 +97,14 @@ impl Engine {
     #[must_use]
     pub fn observer(mut self, observer: Arc<dyn Observer>) -> Self {
         self.observer = observer;
+        self
+    }
+
+    /// Publishes cache statistics into `stats` while running (for `/debug/cache`), at most
+    /// once a second and only after changes.
+    #[must_use]
+    pub fn cache_stats(mut self, stats: CacheStats) -> Self {
+        self.stats = Some(stats);
         self
     }
 
@@ -112,6 +125,25 @@ impl Engine {
         writer: Arc<dyn WorkloadWriter>,
         shutdown: impl Future<Output = ()>,
     ) -> crate::Result<()> {
+        self.run_scoped(source_watchers, workload_watchers, None, writer, shutdown)
+            .await
+    }
+
+    /// As [`Engine::run_with`], and with a [`NamespaceScope`] also follows a namespace
+    /// selector: each selected namespace gets its own watches from the scope, opened when it
+    /// enters the selection and closed (what they indexed dropped) when it leaves. Reconciling
+    /// starts once the namespace list and every watch opened for it have listed.
+    ///
+    /// # Errors
+    /// As [`Engine::run_with`].
+    pub async fn run_scoped(
+        self,
+        source_watchers: Vec<SourceWatcher>,
+        workload_watchers: Vec<WorkloadWatcher>,
+        scope: Option<NamespaceScope>,
+        writer: Arc<dyn WorkloadWriter>,
+        shutdown: impl Future<Output = ()>,
+    ) -> crate::Result<()> {
         let n_sources = source_watchers.len();
         let n_workloads = workload_watchers.len();
         let mut inputs: Vec<BoxStream<'static, Input>> = Vec::new();
@@ -121,14 +153,30 @@ impl Engine {
         for (i, w) in workload_watchers.into_iter().enumerate() {
             inputs.push(into_stream(w).map(move |e| Input::Workload(i, e)).boxed());
         }
+        let scope = scope.map(ScopeState::new).map(|(state, input)| {
+            inputs.push(input);
+            state
+        });
+        let mut live = inputs.len();
         let mut inputs = stream::select_all(inputs);
-        let mut live = n_sources + n_workloads;
         let mut state = State::new(self, n_sources, n_workloads, writer);
+        state.scope = scope;
         let mut shutdown = pin!(shutdown);
         let mut tasks: JoinSet<Done> = JoinSet::new();
+        let mut published = Instant::now();
+        let mut stats_dirty = true;
         loop {
             state.fire_resumes();
             state.dispatch(&mut tasks);
+            if let Some(stats) = &state.engine.stats
+                && stats_dirty
+                && published.elapsed() >= PUBLISH_EVERY
+            {
+                stats.publish(CacheSnapshot::of(&state.sources, &state.index));
+                published = Instant::now();
+                stats_dirty = false;
+            }
+            let stats_at = (stats_dirty && state.engine.stats.is_some()).then(|| published + PUBLISH_EVERY);
             let deadline = earliest(state.queue.next_deadline(), state.next_resume());
             tokio::select! {
                 () = &mut shutdown => break,
@@ -138,10 +186,22 @@ impl Engine {
                     Some(Input::Workload(_, Some(Err(crate::Error::UnsupportedWorkload { workload, reason })))) => {
                         state.on_unsupported(workload, reason);
                     }
-                    Some(Input::Source(_, Some(Err(e))) | Input::Workload(_, Some(Err(e)))) => {
+                    Some(Input::Namespace(Some(Ok(event)))) => {
+                        for input in state.on_namespace(event) {
+                            inputs.push(input);
+                            live += 1;
+                        }
+                    }
+                    Some(
+                        Input::Source(_, Some(Err(e)))
+                        | Input::Workload(_, Some(Err(e)))
+                        | Input::Namespace(Some(Err(e))),
+                    ) => {
                         state.emit(&EngineEvent::WatchError { cause: e.to_string() });
                     }
-                    Some(Input::Source(_, None) | Input::Workload(_, None)) => live -= 1,
+                    Some(Input::Source(_, None) | Input::Workload(_, None) | Input::Namespace(None)) => {
+                        live -= 1;
+                    }
                     None => live = 0,
                 },
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => match done {
@@ -149,7 +209,9 @@ impl Engine {
                     Err(e) => state.emit(&EngineEvent::WatchError { cause: format!("write task failed: {e}") }),
                 },
                 () = sleep_until(deadline), if deadline.is_some() => {}
+                () = sleep_until(stats_at), if stats_at.is_some() => continue,
             }
+            stats_dirty = true;
             if live == 0 && tasks.is_empty() && (state.queue.is_idle() || !state.synced) {
                 break;
             }
@@ -192,6 +254,7 @@ struct State {
     n_sources: usize,
     n_workloads: usize,
     synced: bool,
+    scope: Option<ScopeState>,
 }
 
 impl State {
@@ -216,6 +279,7 @@ impl State {
             n_sources,
             n_workloads,
             synced: false,
+            scope: None,
         }
     }
 
@@ -289,9 +353,12 @@ impl State {
         if self.synced {
             return;
         }
-        let sources = (0..self.n_sources).all(|i| self.sources.is_synced(i));
-        let workloads = (0..self.n_workloads).all(|i| self.index.is_synced(i));
-        if sources && workloads {
+        let scope = self.scope.as_ref();
+        let sources = (0..self.n_sources)
+            .all(|i| self.sources.is_synced(i) || scope.is_some_and(|s| s.is_retired_source(i)));
+        let workloads = (0..self.n_workloads)
+            .all(|i| self.index.is_synced(i) || scope.is_some_and(|s| s.is_retired_workload(i)));
+        if sources && workloads && scope.is_none_or(ScopeState::is_listed) {
             self.synced = true;
             self.emit(&EngineEvent::Synced);
         }
@@ -308,7 +375,9 @@ impl State {
     }
 
     fn on_source(&mut self, watch: usize, event: WatchEvent<SourceRecord>) {
-        if self.is_ignored(&event, |record| &record.id.namespace) {
+        if self.is_ignored(&event, |record| &record.id.namespace)
+            || self.scope.as_ref().is_some_and(|s| s.is_retired_source(watch))
+        {
             return;
         }
         match event {
@@ -328,11 +397,16 @@ impl State {
                     self.on_delta(delta);
                 }
                 self.check_synced();
+                self.on_scoped_list_done(Some(watch), None);
             }
         }
     }
 
     fn on_delta(&mut self, delta: SourceDelta) {
+        if self.engine.config.is_notify_only() {
+            self.notify(delta);
+            return;
+        }
         match delta {
             SourceDelta::Unchanged(source) => self.emit(&EngineEvent::SourceUnchanged { source }),
             SourceDelta::Created(source) | SourceDelta::Updated(source) => {
@@ -359,7 +433,9 @@ impl State {
     }
 
     fn on_workload(&mut self, watch: usize, event: WatchEvent<IndexedWorkload>) {
-        if self.is_ignored(&event, |indexed| &indexed.id().namespace) {
+        if self.is_ignored(&event, |indexed| &indexed.id().namespace)
+            || self.scope.as_ref().is_some_and(|s| s.is_retired_workload(watch))
+        {
             return;
         }
         match event {
@@ -416,6 +492,7 @@ impl State {
                     );
                 }
                 self.check_synced();
+                self.on_scoped_list_done(None, Some(watch));
             }
         }
     }
@@ -475,6 +552,11 @@ impl State {
             self.queue.done(&id);
             return;
         };
+        if self.is_namespace_listing(&id.namespace) || self.engine.config.is_notify_only() {
+            // Triggered again once every watch of its namespace has listed.
+            self.queue.done(&id);
+            return;
+        }
         let decided = self.decide(&indexed, &pending.trigger);
         if !decided.rollouts.is_empty()
             && let Err(wait) = self.rollouts.acquire(&id.namespace, Instant::now())
@@ -642,6 +724,11 @@ impl State {
         }
     }
 }
+
+mod notify;
+mod scope;
+
+use scope::ScopeState;
 
 #[cfg(test)]
 mod tests;

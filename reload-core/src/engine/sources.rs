@@ -156,6 +156,11 @@ impl SourceStore {
             .map(|(_, s)| &s.record)
     }
 
+    /// Every stored record.
+    pub fn records(&self) -> impl Iterator<Item = &SourceRecord> + '_ {
+        self.entries.values().map(|s| &s.record)
+    }
+
     /// How many sources are stored.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -219,6 +224,16 @@ impl SourceStore {
     /// A (re-)list of watch `watch` begins.
     pub fn resync_started(&mut self, watch: usize) {
         self.relisting.insert(watch, Vec::new());
+    }
+
+    /// Watch `watch` was closed (its namespace left the selection): forgets every source it
+    /// delivered, silently (no deltas: nothing was deleted). Returns how many were dropped.
+    pub fn retire_watch(&mut self, watch: usize) -> usize {
+        self.relisting.remove(&watch);
+        self.synced.remove(&watch);
+        let before = self.entries.len();
+        self.entries.retain(|_, s| s.watch != watch);
+        before - self.entries.len()
     }
 
     /// One object of the re-list of `watch`.

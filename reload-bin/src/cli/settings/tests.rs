@@ -9,6 +9,7 @@ fn parse(args: &[&str]) -> Result<RunArgs, clap::Error> {
     let cli = Cli::try_parse_from(std::iter::once("reloader").chain(args.iter().copied()))?;
     Ok(match cli.command {
         Some(Command::Run(run) | Command::Config(run)) => run,
+        Some(Command::Explain(explain)) => explain.run,
         None => cli.run,
         Some(Command::Hash(_)) => panic!("`hash` has no controller settings"),
     })
