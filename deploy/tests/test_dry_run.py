@@ -116,6 +116,11 @@ class ServerDryRunTest(unittest.TestCase):
         process = self.sim.kubectl("create", "--dry-run=server", "-f", "-", stdin=manifest([elsewhere]))
         self.assertNotEqual(process.returncode, 0, process.stdout)
         self.assertIn('namespaces "no-such-namespace" not found', process.stderr)
+        binding = copy.deepcopy(next(d for d in docs if d["kind"] == "ClusterRoleBinding"))
+        binding["roleRef"]["kind"] = "Role"
+        code, printed, stderr, _, _ = self.dry_run([binding])
+        self.assertNotEqual(code, 0, printed)
+        self.assertIn("roleRef.kind", stderr)
 
 
 if __name__ == "__main__":
