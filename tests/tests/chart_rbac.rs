@@ -302,6 +302,14 @@ async fn chart_rules_suffice(mode: Mode, ha: bool) {
         0,
         "the token was not accepted"
     );
+    // What the binary used, for reviewing the rules' width (`-- --nocapture` shows it).
+    let used: std::collections::BTreeSet<String> = stats
+        .responses
+        .iter()
+        .filter(|r| r.user == rendered.user)
+        .map(|r| format!("{} {}/{} [{}]", r.verb, r.group, r.resource, r.status))
+        .collect();
+    println!("{mode:?} (HA {ha}) used: {used:#?}");
     let denied = denials(&sim, &rendered.user);
     assert!(
         denied.is_empty(),

@@ -10,8 +10,8 @@ RBAC rules of the watched scope: what the binary does, nothing more.
 - cronjobs/finalizers: update, so the Job created from a CronJob may carry an owner reference
   with blockOwnerDeletion where OwnerReferencesPermissionEnforcement is on (OpenShift).
 - Argo Rollouts and CSI SecretProviderClass(PodStatus) only when enabled.
-- Events in both groups: kube-runtime's Recorder writes events.k8s.io/v1, core events are
-  kept for older paths; Events go to the workload's namespace.
+- Events: kube-runtime's Recorder writes events.k8s.io/v1 only (create, then patch for a
+  series), in the workload's namespace; no core `events` rule.
 Argument: dict "root" $ "global" bool.
 */}}
 {{- define "reloader.rules" -}}
@@ -61,9 +61,6 @@ Argument: dict "root" $ "global" bool.
   verbs: [get, list, watch]
 {{- end }}
 - apiGroups: [events.k8s.io]
-  resources: [events]
-  verbs: [create, patch]
-- apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
 {{- end -}}
