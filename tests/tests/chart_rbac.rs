@@ -14,9 +14,11 @@ mod binary_support;
 mod python_support;
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::process::Command;
 
 use binary_support::{Launch, Reloader, eventually, namespace, temp_path};
+use futures::FutureExt as _;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -272,21 +274,32 @@ async fn chart_rules_suffice(mode: Mode, ha: bool) {
     }
 
     let reloader = rendered.launch(&sim);
-    if let Some(pod) = rendered.pod_name() {
-        let leases = Api::<Lease>::namespaced(sim.client().expect("client"), &rendered.namespace);
-        eventually(&format!("{pod} to hold Lease {LEASE}"), || async {
-            leases
-                .get_opt(LEASE)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|lease| lease.spec.and_then(|s| s.holder_identity).as_deref() == Some(pod))
+    // A missing rule usually shows up as a wait that times out: name the denials then.
+    let exercised =
+        AssertUnwindSafe(async {
+            if let Some(pod) = rendered.pod_name() {
+                let leases = Api::<Lease>::namespaced(sim.client().expect("client"), &rendered.namespace);
+                eventually(&format!("{pod} to hold Lease {LEASE}"), || async {
+                    leases.get_opt(LEASE).await.ok().flatten().is_some_and(|lease| {
+                        lease.spec.and_then(|s| s.holder_identity).as_deref() == Some(pod)
+                    })
+                })
+                .await;
+            }
+            reloader.wait_synced().await;
+            for ns in mode.app_namespaces() {
+                change_sources_and_see_reloads(&sim, ns, &reloader).await;
+            }
         })
+        .catch_unwind()
         .await;
-    }
-    reloader.wait_synced().await;
-    for ns in mode.app_namespaces() {
-        change_sources_and_see_reloads(&sim, ns, &reloader).await;
+    if let Err(panic) = exercised {
+        let denied = denials(&sim, &rendered.user);
+        eprintln!(
+            "{mode:?} (HA {ha}): requests denied to {}: {denied:#?}",
+            rendered.user
+        );
+        std::panic::resume_unwind(panic);
     }
     // Shutdown requests (the Lease release) count too.
     reloader.stop().await;
