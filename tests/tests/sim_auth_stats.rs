@@ -137,6 +137,56 @@ async fn stats_count_requests_by_verb_resource_namespace_and_user_agent() {
 }
 
 #[tokio::test]
+async fn stats_count_response_statuses_per_user_so_a_test_can_find_every_403() {
+    let rules = Rule::from_yaml(READ_CONFIGMAPS_PATCH_DEPLOYMENTS).expect("rules");
+    let user = "system:serviceaccount:reloader:reloader";
+    let sim = Simulator::config()
+        .token("t0k3n", user, rules)
+        .start()
+        .await
+        .expect("sim");
+    let kubeconfig = std::env::temp_dir().join(format!("sim-auth-stats-{}.yaml", std::process::id()));
+    sim.write_kubeconfig_with_token(&kubeconfig, "t0k3n")
+        .expect("kubeconfig written");
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::read_from(&kubeconfig).expect("kubeconfig parses"),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .expect("kubeconfig config");
+    let _ = std::fs::remove_file(&kubeconfig);
+    let client = kube::Client::try_from(config).expect("client from the token kubeconfig");
+
+    let cms: Api<ConfigMap> = Api::default_namespaced(client.clone());
+    cms.list(&ListParams::default()).await.expect("allowed list");
+    cms.list(&ListParams::default()).await.expect("allowed list");
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client, "team");
+    let denied = secrets
+        .list(&ListParams::default())
+        .await
+        .expect_err("secrets are not granted");
+    assert_eq!(code(&denied), 403);
+    Api::<ConfigMap>::default_namespaced(sim.client().expect("admin"))
+        .list(&ListParams::default())
+        .await
+        .expect("admin list");
+
+    let stats = sim.stats();
+    assert_eq!(stats.status_count(user, 200), 2);
+    assert_eq!(stats.status_count(user, 403), 1);
+    let forbidden: Vec<_> = stats
+        .responses_with(user, 403)
+        .map(|r| (r.verb.as_str(), r.resource.as_str(), r.namespace.as_str()))
+        .collect();
+    assert_eq!(forbidden, [("list", "secrets", "team")]);
+    assert_eq!(stats.status_count("system:admin", 200), 1);
+    assert_eq!(stats.status_count("system:admin", 403), 0);
+
+    sim.reset_stats();
+    assert!(sim.stats().responses.is_empty());
+}
+
+#[tokio::test]
 async fn the_journal_records_each_committed_write_in_order_with_its_field_manager() {
     let sim = Simulator::start().await.expect("sim");
     let since = sim.current_resource_version();

@@ -98,6 +98,11 @@ impl Rule {
     }
 }
 
+/// The user of requests without a token (they may do anything).
+pub const ADMIN: &str = "system:admin";
+/// The user of requests with a token that is not registered (answered 401).
+pub const ANONYMOUS: &str = "system:anonymous";
+
 /// A user known by its bearer token.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -149,6 +154,18 @@ impl Authorizer {
                 rules,
             },
         );
+    }
+
+    /// The user a bearer token authenticates as: `system:admin` without a token,
+    /// `system:anonymous` for a token that is not registered.
+    pub fn user_name(&self, token: Option<&str>) -> String {
+        match token {
+            None => ADMIN.to_string(),
+            Some(token) => self
+                .users
+                .get(token)
+                .map_or_else(|| ANONYMOUS.to_string(), |u| u.name.clone()),
+        }
     }
 
     /// Decides a request given its bearer token (`None`: no Authorization header).

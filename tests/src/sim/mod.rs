@@ -31,5 +31,5 @@ pub use auth::Rule;
 pub use error::ApiError;
 pub use faults::FailureRule;
 pub use journal::JournalEntry;
-pub use server::{SimConfig, SimError, SimState, Simulator, kubeconfig_yaml};
-pub use stats::StatsSnapshot;
+pub use server::{SimConfig, SimError, SimState, Simulator, kubeconfig_yaml, kubeconfig_yaml_with_token};
+pub use stats::{ResponseCount, StatsSnapshot};

@@ -284,6 +284,7 @@ fn is_secret(kind: &ResourceKind) -> bool {
 }
 
 fn validate(kind: &ResourceKind, name: &str, obj: &Value) -> ApiResult<()> {
+    super::validation::rbac(kind, name, obj)?;
     if is_secret(kind)
         && let Some(data) = obj["data"].as_object()
     {

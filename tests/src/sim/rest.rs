@@ -19,7 +19,7 @@ use super::route::{
     ListBody, SharedItems, Target, bearer, error_response, parse_rv, parse_target, query_map,
 };
 use super::server::SimState;
-use super::stats::RequestKey;
+use super::stats::{RequestKey, ResponseKey};
 use super::store::{ListQuery, WriteContext};
 use super::validation;
 use super::watch::{self, Filter, WatchRequest};
@@ -130,13 +130,37 @@ impl Call<'_> {
         }
     }
 
+    /// Answers the call and counts the response's status for the calling user.
     fn run(self) -> Response {
+        let state = self.state;
         let verb = self.verb();
-        let kind = &self.state.kinds[self.target.kind];
+        let kind = &state.kinds[self.target.kind];
         let resource = match &self.target.subresource {
             Some(sub) => format!("{}/{sub}", kind.plural),
             None => kind.plural.to_string(),
         };
+        let user = state
+            .authorizer
+            .read()
+            .map_or_else(|_| String::new(), |a| a.user_name(self.token.as_deref()));
+        let key = ResponseKey {
+            user,
+            status: 0,
+            verb: verb.to_string(),
+            group: kind.group.to_string(),
+            resource: resource.clone(),
+            namespace: self.target.namespace.clone().unwrap_or_default(),
+        };
+        let response = self.respond(verb, resource);
+        state.stats.record_response(ResponseKey {
+            status: response.status().as_u16(),
+            ..key
+        });
+        response
+    }
+
+    fn respond(self, verb: &'static str, resource: String) -> Response {
+        let kind = &self.state.kinds[self.target.kind];
         let namespace = self.target.namespace.clone();
         self.state.stats.record(RequestKey {
             verb: verb.to_string(),

@@ -292,6 +292,17 @@ impl Simulator {
         })
     }
 
+    /// Writes a kubeconfig like [`Simulator::write_kubeconfig`] whose user authenticates with
+    /// `token` (register it with [`SimConfig::token`]).
+    pub fn write_kubeconfig_with_token(&self, path: &Path, token: &str) -> Result<(), SimError> {
+        std::fs::write(path, kubeconfig_yaml_with_token(&self.url(), token)).map_err(|source| {
+            SimError::Kubeconfig {
+                path: path.display().to_string(),
+                source,
+            }
+        })
+    }
+
     /// Creates an object as an admin would (for seeding), returning the stored object.
     pub fn seed(&self, obj: serde_json::Value) -> Result<serde_json::Value, SimError> {
         super::rest::create_object(&self.state, obj)
@@ -376,6 +387,16 @@ impl Drop for Simulator {
 
 /// A kubeconfig for `url`: cluster, user and context all named `kube-sim`, namespace `default`.
 pub fn kubeconfig_yaml(url: &str) -> String {
+    kubeconfig_with_user(url, "{}")
+}
+
+/// [`kubeconfig_yaml`] whose user sends `Authorization: Bearer <token>`.
+pub fn kubeconfig_yaml_with_token(url: &str, token: &str) -> String {
+    let quoted = serde_json::Value::String(token.to_string());
+    kubeconfig_with_user(url, &format!("{{token: {quoted}}}"))
+}
+
+fn kubeconfig_with_user(url: &str, user: &str) -> String {
     format!(
         "apiVersion: v1
 kind: Config
@@ -385,7 +406,7 @@ clusters:
     server: {url}
 users:
 - name: kube-sim
-  user: {{}}
+  user: {user}
 contexts:
 - name: kube-sim
   context:

@@ -1,5 +1,7 @@
 //! Request validation that the real server does before storage: `fieldValidation=Strict`
-//! (top-level and metadata fields only) and the per-kind field-selector allowlist.
+//! (top-level and metadata fields only), the required fields of RBAC objects (so a server-side
+//! dry-run of a chart's Roles and bindings means something), and the per-kind field-selector
+//! allowlist.
 
 use std::sync::Arc;
 
@@ -72,6 +74,85 @@ pub fn strict(kind: &ResourceKind, obj: &Value) -> ApiResult<()> {
             "strict decoding error: {}",
             unknown.join(", ")
         )))
+    }
+}
+
+/// The RBAC API group, the only one a `roleRef` may name.
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// The real server's checks of Roles, ClusterRoles and their bindings (a subset of
+/// `pkg/apis/rbac/validation`): every rule names verbs and, outside ClusterRole URL rules,
+/// API groups and resources; a `roleRef` names an RBAC kind the binding may refer to; every
+/// subject has a known kind and a name, and a ServiceAccount subject of a ClusterRoleBinding
+/// a namespace. Other kinds pass.
+pub fn rbac(kind: &ResourceKind, name: &str, obj: &Value) -> ApiResult<()> {
+    if kind.group != RBAC_GROUP {
+        return Ok(());
+    }
+    let required = |field: String| Err(ApiError::invalid(kind, name, &field, "Required value"));
+    let present =
+        |v: &Value| v.as_str().is_some_and(|s| !s.is_empty()) || v.as_array().is_some_and(|a| !a.is_empty());
+    match kind.plural {
+        "roles" | "clusterroles" => {
+            for (i, rule) in obj["rules"].as_array().into_iter().flatten().enumerate() {
+                if !present(&rule["verbs"]) {
+                    return required(format!("rules[{i}].verbs"));
+                }
+                let urls = kind.plural == "clusterroles" && present(&rule["nonResourceURLs"]);
+                if !urls && rule["apiGroups"].as_array().is_none_or(Vec::is_empty) {
+                    return required(format!("rules[{i}].apiGroups"));
+                }
+                if !urls && !present(&rule["resources"]) {
+                    return required(format!("rules[{i}].resources"));
+                }
+            }
+            Ok(())
+        }
+        "rolebindings" | "clusterrolebindings" => {
+            let cluster = kind.plural == "clusterrolebindings";
+            let role_ref = &obj["roleRef"];
+            if role_ref["apiGroup"].as_str() != Some(RBAC_GROUP) {
+                let detail = format!("{}: supported values: \"{RBAC_GROUP}\"", role_ref["apiGroup"]);
+                return Err(ApiError::invalid(kind, name, "roleRef.apiGroup", &detail));
+            }
+            let allowed: &[&str] = if cluster {
+                &["ClusterRole"]
+            } else {
+                &["Role", "ClusterRole"]
+            };
+            if !role_ref["kind"].as_str().is_some_and(|k| allowed.contains(&k)) {
+                let detail = format!("{}: supported values: {allowed:?}", role_ref["kind"]);
+                return Err(ApiError::invalid(kind, name, "roleRef.kind", &detail));
+            }
+            if !present(&role_ref["name"]) {
+                return required("roleRef.name".to_string());
+            }
+            for (i, subject) in obj["subjects"].as_array().into_iter().flatten().enumerate() {
+                if !present(&subject["name"]) {
+                    return required(format!("subjects[{i}].name"));
+                }
+                match subject["kind"].as_str() {
+                    Some("ServiceAccount") if cluster && !present(&subject["namespace"]) => {
+                        return required(format!("subjects[{i}].namespace"));
+                    }
+                    Some("ServiceAccount" | "User" | "Group") => {}
+                    _ => {
+                        let detail = format!(
+                            "{}: supported values: \"ServiceAccount\", \"User\", \"Group\"",
+                            subject["kind"]
+                        );
+                        return Err(ApiError::invalid(
+                            kind,
+                            name,
+                            &format!("subjects[{i}].kind"),
+                            &detail,
+                        ));
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -165,6 +246,42 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn rbac_objects_need_their_required_fields() {
+        let role = kind("roles");
+        let ok = json!({"rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list"]}]});
+        assert!(rbac(&role, "r", &ok).is_ok());
+        let no_verbs = json!({"rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": []}]});
+        let message = rbac(&role, "r", &no_verbs).err().map(|e| e.message);
+        assert!(
+            message
+                .as_deref()
+                .is_some_and(|m| m.contains("\"r\" is invalid: rules[0].verbs:")),
+            "{message:?}"
+        );
+        let no_groups = json!({"rules": [{"resources": ["configmaps"], "verbs": ["list"]}]});
+        assert_eq!(rbac(&role, "r", &no_groups).err().map(|e| e.code), Some(422));
+
+        let binding = kind("clusterrolebindings");
+        let subject = json!({"kind": "ServiceAccount", "name": "sa", "namespace": "ns"});
+        let good = json!({"roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "c"}, "subjects": [subject]});
+        assert!(rbac(&binding, "b", &good).is_ok());
+        let mut to_role = good.clone();
+        to_role["roleRef"]["kind"] = json!("Role");
+        assert_eq!(rbac(&binding, "b", &to_role).err().map(|e| e.code), Some(422));
+        let mut no_namespace = good.clone();
+        no_namespace["subjects"][0]["namespace"] = Value::Null;
+        assert_eq!(
+            rbac(&binding, "b", &no_namespace).err().map(|e| e.code),
+            Some(422)
+        );
+        assert!(
+            rbac(&binding, "b", &json!({"subjects": []})).is_err(),
+            "roleRef is required"
+        );
+        assert!(rbac(&kind("configmaps"), "c", &json!({})).is_ok());
     }
 
     #[test]

@@ -12,8 +12,8 @@ RBAC rules of the watched scope: what the binary does, nothing more.
 - Argo Rollouts (get, list, watch, patch for restart mode and metadata, update for rollout mode:
   no strategic merge on CRDs) and CSI SecretProviderClass(PodStatus) (get, list, watch) only
   when enabled.
-- Events in both groups: kube-runtime's Recorder writes events.k8s.io/v1, core events are
-  kept for older paths; Events go to the workload's namespace.
+- Events: kube-runtime's Recorder writes events.k8s.io/v1 only (create, then patch for a
+  series), in the workload's namespace; no core `events` rule.
 Argument: dict "root" $ "global" bool.
 */}}
 {{- define "reloader.rules" -}}
@@ -63,9 +63,6 @@ Argument: dict "root" $ "global" bool.
   verbs: [get, list, watch]
 {{- end }}
 - apiGroups: [events.k8s.io]
-  resources: [events]
-  verbs: [create, patch]
-- apiGroups: [""]
   resources: [events]
   verbs: [create, patch]
 {{- end -}}
