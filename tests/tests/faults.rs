@@ -12,5 +12,9 @@ mod engine_support;
 mod faults_support;
 
 mod faults {
+    mod bad_input;
     mod engine;
+    mod fuzz;
+    mod process;
+    mod security;
 }
