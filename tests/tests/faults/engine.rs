@@ -25,7 +25,7 @@ fn checker(strategy: Strategy) -> Box<dyn ReloadStrategy> {
 
 /// The strategy for this seed (both get exercised across runs).
 fn strategy_for(seed: Seed) -> Strategy {
-    if seed.0 % 2 == 0 {
+    if seed.0.is_multiple_of(2) {
         Strategy::EnvVars
     } else {
         Strategy::Annotations

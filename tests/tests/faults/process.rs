@@ -21,7 +21,7 @@ const SHAPE: Shape = Shape {
 
 /// A launch with the strategy of this seed, and the matching checker.
 fn launch(sim: &Simulator, seed: Seed) -> (Launch, Box<dyn ReloadStrategy>) {
-    if seed.0 % 2 == 0 {
+    if seed.0.is_multiple_of(2) {
         (Launch::new(sim), Box::new(EnvVarStrategy))
     } else {
         (
@@ -122,6 +122,9 @@ async fn with_ha_a_leader_killed_during_a_burst_is_replaced_and_nothing_is_lost_
     burst(&sim, &world, &mut rng, 1, 10).await;
     two.wait_line("became leader").await;
     let report = settle(&sim, &*checker, seed, "ha leader killed").await;
-    assert!(report.rollouts > 0, "ha leader killed ({seed}): nothing rolled: {report}");
+    assert!(
+        report.rollouts > 0,
+        "ha leader killed ({seed}): nothing rolled: {report}"
+    );
     two.stop().await;
 }

@@ -37,10 +37,7 @@ fn deployment(name: &str, annotations: Value, secret: &str) -> Value {
 
 /// The forms of the marker that would betray a leak: as is, and base64 of the value.
 fn leaks(marker: &str, round: u32) -> Vec<String> {
-    vec![
-        marker.to_owned(),
-        b64(format!("{marker}-{round}").as_bytes()),
-    ]
+    vec![marker.to_owned(), b64(format!("{marker}-{round}").as_bytes())]
 }
 
 async fn replace_secret(sim: &Simulator, marker: &str, round: u32) {
@@ -63,10 +60,18 @@ async fn a_marker_planted_in_secret_values_never_appears_in_logs_events_metrics_
     let sim = Simulator::start().await.expect("simulator");
     let _ = sim.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "sec"}}));
     sim.seed(secret("creds", &marker, 0)).expect("secret seeded");
-    sim.seed(deployment("web", json!({"reloader.stakater.com/auto": "true"}), "creds"))
-        .expect("seeded");
-    sim.seed(deployment("denied", json!({"reloader.stakater.com/auto": "true"}), "creds"))
-        .expect("seeded");
+    sim.seed(deployment(
+        "web",
+        json!({"reloader.stakater.com/auto": "true"}),
+        "creds",
+    ))
+    .expect("seeded");
+    sim.seed(deployment(
+        "denied",
+        json!({"reloader.stakater.com/auto": "true"}),
+        "creds",
+    ))
+    .expect("seeded");
     sim.seed(deployment(
         "broken",
         json!({"secret.reloader.stakater.com/reload": "creds,[bad"}),
@@ -86,12 +91,17 @@ async fn a_marker_planted_in_secret_values_never_appears_in_logs_events_metrics_
         // One write fails (an error path that logs the API server's message), the rest roll.
         sim.fail_next(FailureRule::new(422, 1).verb("patch").resource("deployments"));
         replace_secret(&sim, &marker, round).await;
-        eventually(&format!("secret marker ({seed}) round {round}: a rollout"), || async {
-            reloader.count("Changes detected in 'creds' of type 'SECRET'") > 0
-        })
+        eventually(
+            &format!("secret marker ({seed}) round {round}: a rollout"),
+            || async { reloader.count("Changes detected in 'creds' of type 'SECRET'") > 0 },
+        )
         .await;
-        crate::faults_support::wait_quiet(&sim, std::time::Duration::from_secs(1), std::time::Duration::from_secs(10))
-            .await;
+        crate::faults_support::wait_quiet(
+            &sim,
+            std::time::Duration::from_secs(1),
+            std::time::Duration::from_secs(10),
+        )
+        .await;
         let (status, metrics) = http_get(addr, "/metrics").await;
         assert_eq!(status, 200, "secret marker ({seed})");
         let (_, cache) = http_get(addr, "/debug/cache").await;
@@ -127,13 +137,22 @@ async fn a_marker_planted_in_secret_values_never_appears_in_logs_events_metrics_
             && let Some(object) = entry.object
         {
             outputs.push((
-                format!("{} {}/{} rv {}", entry.resource, entry.namespace, entry.name, entry.resource_version),
+                format!(
+                    "{} {}/{} rv {}",
+                    entry.resource, entry.namespace, entry.name, entry.resource_version
+                ),
                 object.to_string(),
             ));
         }
     }
-    let events = outputs.iter().filter(|(what, _)| what.starts_with("events")).count();
-    assert!(events > 0, "secret marker ({seed}): the controller wrote Events to check");
+    let events = outputs
+        .iter()
+        .filter(|(what, _)| what.starts_with("events"))
+        .count();
+    assert!(
+        events > 0,
+        "secret marker ({seed}): the controller wrote Events to check"
+    );
     for (what, text) in &outputs {
         for round in 0..=9 {
             for leak in leaks(&marker, round) {
@@ -177,22 +196,41 @@ async fn the_keyed_digest_differs_from_sha1_is_stable_for_a_key_and_is_what_the_
             .unwrap_or_else(|| panic!("keyed digest ({seed}): no keyed digest printed"))
     };
     let one = keyed(key_one.as_path());
-    assert_eq!(one, keyed(key_one.as_path()), "keyed digest ({seed}): stable for a key");
-    assert_ne!(one, keyed(key_two.as_path()), "keyed digest ({seed}): depends on the key");
-    assert!(!one.contains(&sha1), "keyed digest ({seed}): differs from SHA-1 {sha1}");
+    assert_eq!(
+        one,
+        keyed(key_one.as_path()),
+        "keyed digest ({seed}): stable for a key"
+    );
+    assert_ne!(
+        one,
+        keyed(key_two.as_path()),
+        "keyed digest ({seed}): depends on the key"
+    );
+    assert!(
+        !one.contains(&sha1),
+        "keyed digest ({seed}): differs from SHA-1 {sha1}"
+    );
 
     // The controller started with the key records exactly that digest.
     let sim = Simulator::start().await.expect("simulator");
     let _ = sim.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "sec"}}));
     sim.seed(secret("creds", "initial", 0)).expect("secret seeded");
-    sim.seed(deployment("web", json!({"reloader.stakater.com/auto": "true"}), "creds"))
-        .expect("seeded");
+    sim.seed(deployment(
+        "web",
+        json!({"reloader.stakater.com/auto": "true"}),
+        "creds",
+    ))
+    .expect("seeded");
     let reloader = Launch::new(&sim)
         .arg(&format!("--hash-key-file={}", key_one.display()))
         .start();
     reloader.wait_synced().await;
-    crate::faults_support::wait_quiet(&sim, std::time::Duration::from_secs(1), std::time::Duration::from_secs(10))
-        .await;
+    crate::faults_support::wait_quiet(
+        &sim,
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(10),
+    )
+    .await;
     let api: kube::Api<k8s_openapi::api::core::v1::Secret> =
         kube::Api::namespaced(sim.client().expect("client"), "sec");
     api.patch(
@@ -204,7 +242,10 @@ async fn the_keyed_digest_differs_from_sha1_is_stable_for_a_key_and_is_what_the_
     .expect("secret patched");
     let var = reload_strategies::env_var_name(reload_core::SourceKind::Secret, "creds");
     eventually(&format!("keyed digest ({seed}): web records {one}"), || async {
-        crate::binary_support::env_value(&sim, "sec", "web", &var).await.as_deref() == Some(one.as_str())
+        crate::binary_support::env_value(&sim, "sec", "web", &var)
+            .await
+            .as_deref()
+            == Some(one.as_str())
     })
     .await;
     reloader.stop().await;

@@ -67,6 +67,9 @@ impl fmt::Display for Report {
 
 type Key = (String, String, String);
 
+/// Every committed version of one workload: the verb and the object (`None`: deleted).
+type Versions = Vec<(String, Option<Arc<Value>>)>;
+
 fn workload_kind(entry: &JournalEntry) -> Option<WorkloadKind> {
     match (entry.group.as_str(), entry.resource.as_str()) {
         ("apps", "deployments") => Some(WorkloadKind::Deployment),
@@ -127,7 +130,7 @@ struct Replay {
     /// it exists at the end.
     sources: BTreeMap<Key, (Vec<Digest>, bool)>,
     /// Per workload key: its kind and every committed object in order (`None`: deleted).
-    workloads: BTreeMap<Key, (WorkloadKind, Vec<(String, Option<Arc<Value>>)>)>,
+    workloads: BTreeMap<Key, (WorkloadKind, Versions)>,
     /// Jobs created per owning CronJob (namespace, name).
     jobs: BTreeMap<(String, String), usize>,
 }
@@ -147,16 +150,18 @@ fn replay(journal: &[JournalEntry]) -> Replay {
             );
             let slot = r.sources.entry(key).or_default();
             slot.1 = !deleted;
-            if !deleted && let Some(digest) = source_digest(kind, &object) {
-                if slot.0.last() != Some(&digest) {
-                    slot.0.push(digest);
-                }
+            if !deleted
+                && let Some(digest) = source_digest(kind, &object)
+                && slot.0.last() != Some(&digest)
+            {
+                slot.0.push(digest);
             }
         } else if let Some(kind) = workload_kind(entry) {
-            if kind == WorkloadKind::Job && entry.verb == "create" {
-                if let Some(owner) = owner_cronjob(&object) {
-                    *r.jobs.entry((entry.namespace.clone(), owner)).or_default() += 1;
-                }
+            if kind == WorkloadKind::Job
+                && entry.verb == "create"
+                && let Some(owner) = owner_cronjob(&object)
+            {
+                *r.jobs.entry((entry.namespace.clone(), owner)).or_default() += 1;
             }
             let key = (
                 kind.as_str().to_owned(),
@@ -180,77 +185,10 @@ pub fn check(journal: &[JournalEntry], strategy: &dyn ReloadStrategy) -> Report 
     };
     for ((kind_name, ns, name), (kind, history)) in &r.workloads {
         let what = format!("{kind_name} {ns}/{name}");
-        // Per source: recorded digests over the workload's history (template state only).
-        let mut recorded: BTreeMap<SourceRef, Vec<Digest>> = BTreeMap::new();
-        let mut metadata_records: BTreeMap<SourceRef, Vec<Digest>> = BTreeMap::new();
-        let mut previous: Option<(Value, Workload)> = None;
-        for (verb, object) in history {
-            let Some(object) = object else {
-                previous = None;
-                continue;
-            };
-            let Ok(workload) = Workload::from_json(kind.clone(), object) else {
-                report
-                    .violations
-                    .push(format!("{what}: a committed version does not parse"));
-                continue;
-            };
-            let template = template_of(kind, object).clone();
-            let sources = workload.referenced_sources();
-            let mut changed_any = false;
-            for source in &sources {
-                let now = strategy.recorded_digest(&workload, source);
-                let seq = recorded.entry(source.clone()).or_default();
-                if let Some(d) = now
-                    && seq.last() != Some(&d)
-                {
-                    seq.push(d);
-                    changed_any = true;
-                }
-                if let Some(d) = baseline::get(&workload, source) {
-                    let seq = metadata_records.entry(source.clone()).or_default();
-                    if seq.last() != Some(&d) {
-                        seq.push(d);
-                    }
-                }
-            }
-            if let Some((before, _)) = &previous
-                && verb != "create"
-                && *before != template
-            {
-                report.rollouts += 1;
-                if !changed_any {
-                    report.violations.push(format!(
-                        "{what}: a {verb} changed the pod template without recording a new digest (duplicate rollout)"
-                    ));
-                }
-            }
-            previous = Some((template, workload));
-        }
-        for (source, seq) in &recorded {
-            let key = (
-                source.kind.kube_kind().to_owned(),
-                ns.clone(),
-                source.name.clone(),
-            );
-            let source_history = r.sources.get(&key).map(|s| &s.0[..]).unwrap_or_default();
-            let mut seen: BTreeMap<&Digest, usize> = BTreeMap::new();
-            for d in seq {
-                *seen.entry(d).or_default() += 1;
-            }
-            for (digest, times) in seen {
-                let allowed = source_history.iter().filter(|d| *d == digest).count().max(1);
-                if times > allowed {
-                    report.violations.push(format!(
-                        "{what}: {} {} recorded digest {digest} {times} times but the source had it {allowed} time(s) (duplicate rollout)",
-                        source.kind.kube_kind(),
-                        source.name
-                    ));
-                }
-            }
-        }
+        let last = walk_history(&what, kind, history, strategy, &r, &mut report);
         if *kind == WorkloadKind::CronJob {
-            let transitions: usize = metadata_records
+            let transitions: usize = last
+                .metadata_records
                 .values()
                 .map(|seq| seq.len().saturating_sub(1))
                 .sum();
@@ -261,48 +199,142 @@ pub fn check(journal: &[JournalEntry], strategy: &dyn ReloadStrategy) -> Report 
                 ));
             }
         }
-        let Some((final_object, final_workload)) = history
-            .last()
-            .and_then(|(_, o)| o.as_ref())
-            .and_then(|o| Some(((**o).clone(), previous.as_ref()?.1.clone())))
-        else {
-            continue;
-        };
-        if !is_managed(&final_object) {
-            continue;
-        }
-        let mut checked: BTreeSet<SourceRef> = BTreeSet::new();
-        for source in final_workload.referenced_sources() {
-            if !checked.insert(source.clone()) {
-                continue;
-            }
-            let key = (
-                source.kind.kube_kind().to_owned(),
-                ns.clone(),
-                source.name.clone(),
-            );
-            let Some((digests, true)) = r.sources.get(&key) else {
-                continue;
-            };
-            let Some(want) = digests.last() else { continue };
-            report.pairs_checked += 1;
-            let got = strategy
-                .recorded_digest(&final_workload, &source)
-                .or_else(|| baseline::get(&final_workload, &source));
-            match got {
-                Some(got) if got == *want => {}
-                Some(got) => report.violations.push(format!(
-                    "{what}: records {got} for {} {} whose final digest is {want} (lost change)",
-                    source.kind.kube_kind(),
-                    source.name
-                )),
-                None => report.violations.push(format!(
-                    "{what}: records nothing for {} {} (final digest {want}; lost change)",
-                    source.kind.kube_kind(),
-                    source.name
-                )),
-            }
+        if let Some((object, workload)) = last.current
+            && is_managed(&object)
+        {
+            check_final(&what, ns, &workload, strategy, &r, &mut report);
         }
     }
     report
+}
+
+/// What walking a workload's history leaves: its records on metadata and its final version.
+struct Walked {
+    metadata_records: BTreeMap<SourceRef, Vec<Digest>>,
+    current: Option<(Value, Workload)>,
+}
+
+/// Walks one workload's versions: counts rollouts, flags rollouts without a new digest and
+/// digests recorded more often than the source had them.
+fn walk_history(
+    what: &str,
+    kind: &WorkloadKind,
+    history: &Versions,
+    strategy: &dyn ReloadStrategy,
+    r: &Replay,
+    report: &mut Report,
+) -> Walked {
+    let mut recorded: BTreeMap<SourceRef, Vec<Digest>> = BTreeMap::new();
+    let mut metadata_records: BTreeMap<SourceRef, Vec<Digest>> = BTreeMap::new();
+    let mut previous: Option<(Value, Workload, Value)> = None;
+    for (verb, object) in history {
+        let Some(object) = object else {
+            previous = None;
+            continue;
+        };
+        let Ok(workload) = Workload::from_json(kind.clone(), object) else {
+            report
+                .violations
+                .push(format!("{what}: a committed version does not parse"));
+            continue;
+        };
+        let template = template_of(kind, object).clone();
+        let mut changed_any = false;
+        for source in workload.referenced_sources() {
+            if let Some(d) = strategy.recorded_digest(&workload, &source) {
+                let seq = recorded.entry(source.clone()).or_default();
+                if seq.last() != Some(&d) {
+                    seq.push(d);
+                    changed_any = true;
+                }
+            }
+            if let Some(d) = baseline::get(&workload, &source) {
+                let seq = metadata_records.entry(source).or_default();
+                if seq.last() != Some(&d) {
+                    seq.push(d);
+                }
+            }
+        }
+        if let Some((before, _, _)) = &previous
+            && verb != "create"
+            && *before != template
+        {
+            report.rollouts += 1;
+            if !changed_any {
+                report.violations.push(format!(
+                    "{what}: a {verb} changed the pod template without recording a new digest (duplicate rollout)"
+                ));
+            }
+        }
+        previous = Some((template, workload, (**object).clone()));
+    }
+    for (source, seq) in &recorded {
+        let key = (
+            source.kind.kube_kind().to_owned(),
+            source.namespace.clone(),
+            source.name.clone(),
+        );
+        let source_history = r.sources.get(&key).map(|s| &s.0[..]).unwrap_or_default();
+        let mut seen: BTreeMap<&Digest, usize> = BTreeMap::new();
+        for d in seq {
+            *seen.entry(d).or_default() += 1;
+        }
+        for (digest, times) in seen {
+            let allowed = source_history.iter().filter(|d| *d == digest).count().max(1);
+            if times > allowed {
+                report.violations.push(format!(
+                    "{what}: {} {} recorded digest {digest} {times} times but the source had it {allowed} time(s) (duplicate rollout)",
+                    source.kind.kube_kind(),
+                    source.name
+                ));
+            }
+        }
+    }
+    Walked {
+        metadata_records,
+        current: previous.map(|(_, workload, object)| (object, workload)),
+    }
+}
+
+/// Compares the final records of a managed workload with its sources' final digests.
+fn check_final(
+    what: &str,
+    ns: &str,
+    workload: &Workload,
+    strategy: &dyn ReloadStrategy,
+    r: &Replay,
+    report: &mut Report,
+) {
+    let mut checked: BTreeSet<SourceRef> = BTreeSet::new();
+    for source in workload.referenced_sources() {
+        if !checked.insert(source.clone()) {
+            continue;
+        }
+        let key = (
+            source.kind.kube_kind().to_owned(),
+            ns.to_owned(),
+            source.name.clone(),
+        );
+        let Some((digests, true)) = r.sources.get(&key) else {
+            continue;
+        };
+        let Some(want) = digests.last() else { continue };
+        report.pairs_checked += 1;
+        let got = strategy
+            .recorded_digest(workload, &source)
+            .or_else(|| baseline::get(workload, &source));
+        match got {
+            Some(got) if got == *want => {}
+            Some(got) => report.violations.push(format!(
+                "{what}: records {got} for {} {} whose final digest is {want} (lost change)",
+                source.kind.kube_kind(),
+                source.name
+            )),
+            None => report.violations.push(format!(
+                "{what}: records nothing for {} {} (final digest {want}; lost change)",
+                source.kind.kube_kind(),
+                source.name
+            )),
+        }
+    }
 }
