@@ -1,10 +1,11 @@
 //! The journal of committed writes, in commit (resourceVersion) order.
 
 use std::collections::VecDeque;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::kinds::ResourceKind;
 use super::store::{ObjectKey, WriteContext};
@@ -33,6 +34,10 @@ pub struct JournalEntry {
     pub field_manager: String,
     /// `User-Agent` of the request.
     pub user_agent: String,
+    /// The object as committed (for a delete: as it was last stored). In-process only: not
+    /// part of the HTTP journal (`/_sim/journal`), so invariant checkers can replay contents.
+    #[serde(skip)]
+    pub object: Option<Arc<Value>>,
 }
 
 fn epoch() -> Instant {
@@ -41,7 +46,7 @@ fn epoch() -> Instant {
 }
 
 impl JournalEntry {
-    /// An entry for a write committed now.
+    /// An entry for a write committed now (without the object; see [`JournalEntry::with_object`]).
     pub fn new(kind: &ResourceKind, verb: &str, key: &ObjectKey, rv: u64, ctx: &WriteContext) -> Self {
         Self {
             at_nanos: u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX),
@@ -53,7 +58,15 @@ impl JournalEntry {
             resource_version: rv,
             field_manager: ctx.field_manager.clone(),
             user_agent: ctx.user_agent.clone(),
+            object: None,
         }
+    }
+
+    /// The same entry carrying the committed object.
+    #[must_use]
+    pub fn with_object(mut self, object: Arc<Value>) -> Self {
+        self.object = Some(object);
+        self
     }
 }
 

@@ -266,7 +266,7 @@ impl Store {
         let object = Arc::new(object);
         let key = self.key(kind, Some(objects::namespace_of(&object)), name_of(&object));
         self.journal
-            .push(JournalEntry::new(&self.kinds[kind], verb, &key, rv, ctx));
+            .push(JournalEntry::new(&self.kinds[kind], verb, &key, rv, ctx).with_object(object.clone()));
         if event_type == EventType::Deleted {
             self.objects[kind].remove(&key);
         } else {

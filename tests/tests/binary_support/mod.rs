@@ -51,6 +51,7 @@ where
 }
 
 /// How to start one `reloader` process.
+#[derive(Clone)]
 pub struct Launch {
     kubeconfig: Arc<TempFile>,
     args: Vec<String>,

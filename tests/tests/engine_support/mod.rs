@@ -60,7 +60,17 @@ pub async fn start(
     config: EngineConfig,
     matcher: MatcherConfig,
 ) -> Running {
-    let client = sim.client().expect("client builds");
+    start_with_client(sim.client().expect("client builds"), strategy, config, matcher).await
+}
+
+/// Starts the engine with `client` (e.g. a token with limited rights) and waits until every
+/// watch has listed.
+pub async fn start_with_client(
+    client: kube::Client,
+    strategy: Strategy,
+    config: EngineConfig,
+    matcher: MatcherConfig,
+) -> Running {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     let observer = move |e: &EngineEvent| sink.lock().expect("events lock").push(e.clone());

@@ -1,0 +1,238 @@
+//! The checker on hand-made journals: it passes what is right and fails each broken promise.
+
+use std::sync::Arc;
+
+use reload_strategies::EnvVarStrategy;
+use reload_tests::sim::JournalEntry;
+use serde_json::{Value, json};
+
+use super::invariant::{check, source_digest};
+use reload_core::SourceKind;
+
+struct Journal {
+    entries: Vec<JournalEntry>,
+}
+
+impl Journal {
+    fn new() -> Self {
+        Journal { entries: Vec::new() }
+    }
+
+    fn write(&mut self, verb: &str, group: &str, resource: &str, object: Value) -> &mut Self {
+        let rv = self.entries.len() as u64 + 1;
+        self.entries.push(JournalEntry {
+            at_nanos: rv,
+            verb: verb.to_owned(),
+            group: group.to_owned(),
+            resource: resource.to_owned(),
+            namespace: object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            name: object["metadata"]["name"].as_str().unwrap_or_default().to_owned(),
+            resource_version: rv,
+            field_manager: String::new(),
+            user_agent: String::new(),
+            object: Some(Arc::new(object)),
+        });
+        self
+    }
+
+    fn cm(&mut self, verb: &str, value: &str) -> &mut Self {
+        self.write(verb, "", "configmaps", cm(value))
+    }
+
+    fn deploy(&mut self, verb: &str, recorded: Option<&str>) -> &mut Self {
+        self.write(verb, "apps", "deployments", deployment(recorded))
+    }
+}
+
+fn cm(value: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "cfg", "namespace": "ns"}, "data": {"k": value}})
+}
+
+fn digest(value: &str) -> String {
+    source_digest(SourceKind::ConfigMap, &cm(value))
+        .expect("a ConfigMap has a digest")
+        .as_str()
+        .to_owned()
+}
+
+/// An auto Deployment `ns/w` using ConfigMap `cfg`, recording `digest(value)` in its env var.
+fn deployment(recorded_value: Option<&str>) -> Value {
+    let mut container =
+        json!({"name": "app", "image": "nginx", "envFrom": [{"configMapRef": {"name": "cfg"}}]});
+    if let Some(value) = recorded_value {
+        container["env"] = json!([{"name": "STAKATER_CFG_CONFIGMAP", "value": digest(value)}]);
+    }
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "w", "namespace": "ns", "annotations": {"reloader.stakater.com/auto": "true"}},
+        "spec": {"selector": {"matchLabels": {"app": "w"}}, "template": {
+            "metadata": {"labels": {"app": "w"}}, "spec": {"containers": [container]}}}})
+}
+
+fn with_baseline(mut object: Value, value: &str) -> Value {
+    object["metadata"]["annotations"]["reloader.rs/baseline"] =
+        json!(format!("{{\"configmap/cfg\":\"{}\"}}", digest(value)));
+    object
+}
+
+#[test]
+fn a_workload_recording_each_new_digest_once_and_the_final_one_holds() {
+    let mut j = Journal::new();
+    j.cm("create", "v1")
+        .deploy("create", None)
+        .write(
+            "patch",
+            "apps",
+            "deployments",
+            with_baseline(deployment(None), "v1"),
+        )
+        .cm("patch", "v2")
+        .write(
+            "patch",
+            "apps",
+            "deployments",
+            with_baseline(deployment(Some("v2")), "v1"),
+        )
+        .cm("patch", "v3")
+        .write(
+            "patch",
+            "apps",
+            "deployments",
+            with_baseline(deployment(Some("v3")), "v1"),
+        );
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert!(report.holds(), "{report}");
+    assert_eq!(report.pairs_checked, 1);
+    assert_eq!(report.rollouts, 2);
+}
+
+#[test]
+fn a_workload_left_on_an_older_digest_is_a_lost_change() {
+    let mut j = Journal::new();
+    j.cm("create", "v1")
+        .deploy("create", None)
+        .cm("patch", "v2")
+        .deploy("patch", Some("v2"))
+        .cm("patch", "v3");
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert_eq!(report.violations.len(), 1, "{report}");
+    assert!(report.violations[0].contains("lost change"), "{report}");
+    assert!(report.violations[0].contains("ns/w"), "{report}");
+}
+
+#[test]
+fn a_managed_workload_that_records_nothing_for_a_changed_source_is_a_lost_change() {
+    let mut j = Journal::new();
+    j.cm("create", "v1").deploy("create", None).cm("patch", "v2");
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert_eq!(report.violations.len(), 1, "{report}");
+    assert!(report.violations[0].contains("records nothing"), "{report}");
+}
+
+#[test]
+fn a_workload_without_the_auto_annotation_is_not_held_to_the_final_digest() {
+    let mut j = Journal::new();
+    let mut unmanaged = deployment(None);
+    unmanaged["metadata"]["annotations"] = json!({});
+    j.cm("create", "v1")
+        .write("create", "apps", "deployments", unmanaged)
+        .cm("patch", "v2");
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert!(report.holds(), "{report}");
+    assert_eq!(report.pairs_checked, 0);
+}
+
+#[test]
+fn going_back_to_a_digest_the_source_had_only_once_is_a_duplicate_rollout() {
+    let mut j = Journal::new();
+    j.cm("create", "v1")
+        .deploy("create", None)
+        .cm("patch", "v2")
+        .deploy("patch", Some("v2"))
+        .cm("patch", "v3")
+        .deploy("patch", Some("v3"))
+        .deploy("patch", Some("v2"))
+        .deploy("patch", Some("v3"));
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert_eq!(report.violations.len(), 2, "{report}");
+    assert!(
+        report.violations.iter().all(|v| v.contains("duplicate rollout")),
+        "{report}"
+    );
+}
+
+#[test]
+fn recording_a_digest_again_after_the_source_went_back_to_it_is_not_a_duplicate() {
+    let mut j = Journal::new();
+    j.cm("create", "v1")
+        .deploy("create", None)
+        .cm("patch", "v2")
+        .deploy("patch", Some("v2"))
+        .cm("patch", "v3")
+        .deploy("patch", Some("v3"))
+        .cm("patch", "v2")
+        .deploy("patch", Some("v2"));
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert!(report.holds(), "{report}");
+    assert_eq!(report.rollouts, 3);
+}
+
+#[test]
+fn a_template_change_without_a_new_digest_is_a_duplicate_rollout() {
+    let mut j = Journal::new();
+    let mut restarted = deployment(Some("v2"));
+    restarted["spec"]["template"]["metadata"]["annotations"] =
+        json!({"kubectl.kubernetes.io/restartedAt": "now"});
+    j.cm("create", "v1")
+        .deploy("create", None)
+        .cm("patch", "v2")
+        .deploy("patch", Some("v2"))
+        .write("patch", "apps", "deployments", restarted);
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert_eq!(report.violations.len(), 1, "{report}");
+    assert!(
+        report.violations[0].contains("without recording a new digest"),
+        "{report}"
+    );
+}
+
+fn cronjob(recorded_value: &str) -> Value {
+    json!({"apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": "cron", "namespace": "ns",
+            "annotations": {"reloader.stakater.com/auto": "true",
+                "reloader.rs/baseline": format!("{{\"configmap/cfg\":\"{}\"}}", digest(recorded_value))}},
+        "spec": {"schedule": "0 0 * * *", "jobTemplate": {"spec": {"template": {"spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "app", "image": "busybox", "envFrom": [{"configMapRef": {"name": "cfg"}}]}]}}}}}})
+}
+
+fn job(name: &str) -> Value {
+    json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "namespace": "ns",
+            "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "cron", "uid": "u"}]},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "app", "image": "busybox"}]}}}})
+}
+
+#[test]
+fn a_cronjob_gets_one_job_per_change_and_a_second_job_for_one_change_fails() {
+    let mut j = Journal::new();
+    j.cm("create", "v1")
+        .write("create", "batch", "cronjobs", cronjob("v1"))
+        .cm("patch", "v2")
+        .write("patch", "batch", "cronjobs", cronjob("v2"))
+        .write("create", "batch", "jobs", job("cron-a"));
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert!(report.holds(), "{report}");
+    assert_eq!(report.jobs_created, 1);
+
+    j.write("create", "batch", "jobs", job("cron-b"));
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert_eq!(report.violations.len(), 1, "{report}");
+    assert!(
+        report.violations[0].contains("2 Job(s) created for 1 change(s)"),
+        "{report}"
+    );
+}
