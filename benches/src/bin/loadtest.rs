@@ -15,7 +15,10 @@ use clap::Parser;
 use reload_benches::loadtest::procs::binary_dir;
 use reload_benches::loadtest::report::{floor_markdown, to_json, to_markdown, to_text};
 use reload_benches::loadtest::run::{RunOptions, ScenarioReport, run_scenario, scratch_dir};
+use reload_benches::loadtest::scale::{Shape, run_scale};
 use reload_benches::loadtest::scenarios::Scenario;
+use reload_benches::loadtest::throughput::run_step;
+use reload_benches::loadtest::{scale, throughput};
 
 /// Runs upstream Reloader's load scenarios against kube-sim and the real reloader binary.
 #[derive(Debug, Parser)]
@@ -29,6 +32,21 @@ struct Args {
     /// Also run the bare loop on S1, S2 and S7 and report ratios to it.
     #[arg(long)]
     floor: bool,
+    /// Step the change rate through these changes/s (e.g. `250,500,1000,2000,4000`), one affected
+    /// Deployment each, for the reloader (write limit raised, see `--throughput-write-qps`) and,
+    /// with `--floor`, the bare loop.
+    #[arg(long, value_delimiter = ',')]
+    throughput: Vec<u64>,
+    /// Seconds per throughput step.
+    #[arg(long, default_value_t = 5)]
+    throughput_seconds: u64,
+    /// `--write-qps` and `--write-burst` of the reloader in the throughput steps (its default,
+    /// 100/s burst 200, would cap every step at 100 rollouts/s).
+    #[arg(long, default_value_t = 100_000)]
+    throughput_write_qps: u64,
+    /// Run the scale scenario with every object these times larger (e.g. `1,10`).
+    #[arg(long, value_delimiter = ',')]
+    scale: Vec<usize>,
     /// Print JSON (one array of reports).
     #[arg(long)]
     json: bool,
@@ -83,16 +101,43 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
+    let steps = throughput_steps(&args, &bin_dir, &scratch).await?;
+    let mut scales = Vec::new();
+    for &factor in &args.scale {
+        eprintln!("loadtest: scale scenario, objects {factor}× the base size");
+        let run = run_scale(
+            &bin_dir,
+            &scratch.join(format!("scale-{factor}")),
+            Shape::ISSUE_8,
+            factor,
+        )
+        .await?;
+        eprintln!("loadtest: {}", run.to_json());
+        scales.push(run);
+    }
     if args.json {
         let all: Vec<_> = reports.iter().chain(&floors).map(to_json).collect();
-        println!("{}", serde_json::to_string_pretty(&all)?);
-    } else if args.markdown {
-        print!("{}", to_markdown(&reports));
-        if !floors.is_empty() {
-            println!();
-            print!("{}", to_markdown(&floors));
-            println!();
-            print!("{}", floor_markdown(&reports, &floors));
+        let out = serde_json::json!({
+            "scenarios": all,
+            "throughput": steps.iter().map(throughput::Step::to_json).collect::<Vec<_>>(),
+            "scale": scales.iter().map(scale::ScaleReport::to_json).collect::<Vec<_>>(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        if args.markdown {
+            print!("{}", to_markdown(&reports));
+            if !floors.is_empty() {
+                println!();
+                print!("{}", to_markdown(&floors));
+                println!();
+                print!("{}", floor_markdown(&reports, &floors));
+            }
+        }
+        if !steps.is_empty() {
+            println!("\n{}", throughput::to_markdown(&steps));
+        }
+        if !scales.is_empty() {
+            println!("\n{}", scale::to_markdown(&scales));
         }
     }
     let _ = std::fs::remove_dir_all(&scratch);
@@ -102,4 +147,42 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("loadtest: a scenario lost or duplicated a change");
         std::process::exit(1)
     }
+}
+
+/// The throughput steps of `--throughput`, reloader then (with `--floor`) bare loop per rate.
+async fn throughput_steps(
+    args: &Args,
+    bin_dir: &std::path::Path,
+    scratch: &std::path::Path,
+) -> anyhow::Result<Vec<throughput::Step>> {
+    let mut steps = Vec::new();
+    for &rate in &args.throughput {
+        let qps = args.throughput_write_qps.to_string();
+        let mut runs = vec![RunOptions {
+            floor: false,
+            reloader_args: vec![format!("--write-qps={qps}"), format!("--write-burst={qps}")],
+        }];
+        if args.floor {
+            runs.push(RunOptions {
+                floor: true,
+                ..RunOptions::default()
+            });
+        }
+        for options in runs {
+            let who = if options.floor { "bare loop" } else { "reloader" };
+            eprintln!("loadtest: throughput step {rate} changes/s against the {who}");
+            let work = scratch.join(format!("throughput-{rate}-{who}"));
+            let step = run_step(
+                bin_dir,
+                &work,
+                rate,
+                Duration::from_secs(args.throughput_seconds),
+                &options,
+            )
+            .await?;
+            eprintln!("loadtest: {}", step.to_json());
+            steps.push(step);
+        }
+    }
+    Ok(steps)
 }

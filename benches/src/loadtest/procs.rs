@@ -50,8 +50,20 @@ pub struct SimProcess {
 impl SimProcess {
     /// Starts `kube-sim` on a free loopback port, writing its kubeconfig to `kubeconfig`.
     pub async fn start(dir: &Path, kubeconfig: &Path) -> anyhow::Result<Self> {
+        Self::start_with_history(dir, kubeconfig, 10_000_000).await
+    }
+
+    /// Starts `kube-sim` keeping `history` watch events for replay (the accounting replays
+    /// every write of a drive; the scale scenario needs none).
+    pub async fn start_with_history(dir: &Path, kubeconfig: &Path, history: usize) -> anyhow::Result<Self> {
         let mut child = Command::new(dir.join("kube-sim"))
-            .args(["--listen", "127.0.0.1:0", "--history", "10000000", "--kubeconfig"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--history",
+                &history.to_string(),
+                "--kubeconfig",
+            ])
             .arg(kubeconfig)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -195,6 +207,18 @@ impl ReloaderProcess {
     pub async fn kill(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// Current and peak (`VmHWM`) resident set size of process `pid`, MiB.
+pub fn rss_now_and_peak_mib(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let peak = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse::<u32>().ok())?;
+    let now = u32::try_from(rss_kib(&status)?).ok()?;
+    Some((f64::from(now) / 1024.0, f64::from(peak) / 1024.0))
 }
 
 /// One loopback HTTP/1.0 request; returns the status code and the body.
