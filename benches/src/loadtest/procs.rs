@@ -125,7 +125,19 @@ impl ReloaderProcess {
         let http_addr = format!("127.0.0.1:{port}");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
         let started = Instant::now();
-        let child = Command::new(dir.join("reloader"))
+        // `LOADTEST_RELOADER_PREFIX="heaptrack -o /tmp/reloader"` runs the reloader under a
+        // profiler (the sampled pid is then the profiler's).
+        let prefix = std::env::var("LOADTEST_RELOADER_PREFIX").unwrap_or_default();
+        let mut words = prefix.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut command = Command::new(program);
+                command.args(words).arg(dir.join("reloader"));
+                command
+            }
+            None => Command::new(dir.join("reloader")),
+        };
+        let child = command
             .arg("--log-format=json")
             .arg(format!("--http-addr={http_addr}"))
             .args(extra)
