@@ -169,7 +169,7 @@ async fn setup(client: &Client) -> anyhow::Result<References> {
     Ok(refs)
 }
 
-/// Offers `rate` changes/s for `duration`: every 10 ms a batch of `rate / 100` merge PATCHes,
+/// Offers `rate` changes/s for `duration`: every 10 ms a batch of the merge PATCHes due,
 /// round-robin over the pool, at most 512 in flight. Returns the changes committed.
 async fn drive(client: &Client, rate: u64, duration: Duration) -> u64 {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), NAMESPACE);
@@ -178,12 +178,15 @@ async fn drive(client: &Client, rate: u64, duration: Duration) -> u64 {
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let deadline = Instant::now() + duration;
-    let per_tick = (rate / 100).max(1);
     let mut n: u64 = 0;
+    let mut ticks: u64 = 0;
     let mut done = 0;
     while Instant::now() < deadline {
         ticker.tick().await;
-        for _ in 0..per_tick {
+        ticks += 1;
+        // Whole changes due by this tick (250/s is 2 or 3 per tick, not 2).
+        let due = rate * ticks / 100;
+        while n < due {
             n += 1;
             let Ok(permit) = in_flight.clone().acquire_owned().await else {
                 break;
