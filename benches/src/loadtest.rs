@@ -9,5 +9,7 @@ pub mod collect;
 pub mod procs;
 pub mod report;
 pub mod run;
+pub mod scale;
 pub mod scenarios;
 pub mod stats;
+pub mod throughput;

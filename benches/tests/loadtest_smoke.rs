@@ -25,7 +25,7 @@ fn a_five_second_burst_rolls_every_change_exactly_once() {
         .expect("loadtest runs");
     assert!(output.status.success(), "loadtest failed:\n{}", report(&output));
     let reports: serde_json::Value = serde_json::from_slice(&output.stdout).expect("loadtest prints JSON");
-    let s1 = &reports[0];
+    let s1 = &reports["scenarios"][0];
     assert_eq!(s1["scenario"], "S1");
     let count = |field: &str| {
         s1[field]

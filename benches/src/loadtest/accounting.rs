@@ -31,6 +31,10 @@ pub struct WorkloadVersion {
     pub template: String,
     /// Digest recorded in the template per source key.
     pub recorded: BTreeMap<String, String>,
+    /// `spec.paused` (Deployments): template changes wait for the resume to roll pods.
+    pub paused: bool,
+    /// This version is the workload's deletion (its last).
+    pub deleted: bool,
 }
 
 /// Everything observed during one drive.
@@ -65,6 +69,14 @@ pub struct Accounting {
     pub coalesced: u64,
     /// Rollouts that recorded a digest no version of the source ever had.
     pub unknown_digests: u64,
+    /// Rollouts whose newly recorded digests were all committed before the workload's first
+    /// version: the workload started with that content already, so the rollout was not needed.
+    pub stale_rollouts: u64,
+    /// Pod rollouts a real cluster would run: template changes of an unpaused workload, plus one
+    /// per resume after template changes made while paused (`pause-period`).
+    pub pod_rollouts: u64,
+    /// Times a workload went from running to paused.
+    pub pauses: u64,
     /// Change → rollout latencies in nanoseconds: for each digest a rollout recorded, from the
     /// commit of the source version that first had that digest to the rollout's commit.
     pub latencies_nanos: Vec<u64>,
@@ -78,67 +90,96 @@ impl Accounting {
 }
 
 /// Judges one drive.
+///
+/// A workload is judged over its own lifetime: source changes committed before its first
+/// version or after its deletion are not expected of it, and a deleted workload cannot be lost.
 pub fn account(observed: &Observed) -> Accounting {
     let mut out = Accounting::default();
     // The commit time at which each source first reached each digest during the drive.
-    let mut first_seen: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
-    let mut changes: BTreeMap<&str, u64> = BTreeMap::new();
+    // (resourceVersion, commit time) at which each source first reached each digest.
+    let mut first_seen: BTreeMap<&str, BTreeMap<&str, (u64, u64)>> = BTreeMap::new();
     for (key, versions) in &observed.sources {
         let seen = first_seen.entry(key).or_default();
-        let mut previous: Option<&str> = None;
         for version in versions {
-            seen.entry(&version.digest).or_insert(version.at_nanos);
-            if previous.is_some_and(|p| p != version.digest) {
-                *changes.entry(key).or_default() += 1;
-            }
-            previous = Some(&version.digest);
+            seen.entry(&version.digest)
+                .or_insert((version.rv, version.at_nanos));
         }
+        out.data_changes += changes_between(versions, 0, u64::MAX);
     }
-    out.data_changes = changes.values().sum();
 
     for (workload, versions) in &observed.workloads {
         let references = observed.references.get(workload).map_or(&[][..], Vec::as_slice);
-        out.naive_expected += references
-            .iter()
-            .map(|s| changes.get(s.as_str()).copied().unwrap_or(0))
-            .sum::<u64>();
         let Some((start, rest)) = versions.split_first() else {
             continue;
         };
+        let end = versions.last().filter(|v| v.deleted).map_or(u64::MAX, |v| v.rv);
+        let changes = |source: &str| {
+            observed
+                .sources
+                .get(source)
+                .map_or(0, |s| changes_between(s, start.rv, end))
+        };
+        out.naive_expected += references.iter().map(|s| changes(s)).sum::<u64>();
         let mut states: BTreeSet<&BTreeMap<String, String>> = BTreeSet::from([&start.recorded]);
         let mut recorded_digests: BTreeSet<(&str, &str)> = BTreeSet::new();
         let mut previous = start;
+        let mut rolled_while_paused = false;
         for version in rest {
-            if version.template != previous.template {
+            if version.paused && !previous.paused {
+                out.pauses += 1;
+            }
+            let template_changed = version.template != previous.template;
+            if template_changed && version.paused {
+                rolled_while_paused = true;
+            } else if template_changed || (previous.paused && !version.paused && rolled_while_paused) {
+                out.pod_rollouts += 1;
+                rolled_while_paused = false;
+            }
+            if template_changed {
                 out.rollouts += 1;
                 if states.insert(&version.recorded) {
                     out.expected += 1;
                 } else {
                     out.duplicated += 1;
                 }
+                let mut fresh = false;
                 for (source, digest) in &version.recorded {
                     if previous.recorded.get(source) == Some(digest) {
                         continue;
                     }
-                    match first_seen
+                    if let Some(&(rv, at)) = first_seen
                         .get(source.as_str())
                         .and_then(|s| s.get(digest.as_str()))
                     {
-                        Some(&at) => {
-                            recorded_digests.insert((source, digest));
-                            out.latencies_nanos.push(version.at_nanos.saturating_sub(at));
-                        }
-                        None => out.unknown_digests += 1,
+                        fresh |= rv > start.rv;
+                        recorded_digests.insert((source, digest));
+                        out.latencies_nanos.push(version.at_nanos.saturating_sub(at));
+                    } else {
+                        fresh = true;
+                        out.unknown_digests += 1;
                     }
+                }
+                if !fresh {
+                    out.stale_rollouts += 1;
                 }
             }
             previous = version;
         }
         for source in references {
+            let landed = recorded_digests.iter().filter(|(s, _)| s == source).count() as u64;
+            out.coalesced += changes(source).saturating_sub(landed);
+            if previous.deleted {
+                continue;
+            }
             let Some(source_versions) = observed.sources.get(source) else {
                 continue;
             };
-            let (Some(initial), Some(last)) = (source_versions.first(), source_versions.last()) else {
+            let initial = source_versions
+                .iter()
+                .take_while(|v| v.rv <= start.rv)
+                .last()
+                .or_else(|| source_versions.first());
+            let (Some(initial), Some(last)) = (initial, source_versions.last()) else {
                 continue;
             };
             let recorded = previous.recorded.get(source);
@@ -150,15 +191,17 @@ pub fn account(observed: &Observed) -> Accounting {
             if !in_sync {
                 out.lost += 1;
             }
-            let landed = recorded_digests.iter().filter(|(s, _)| s == source).count() as u64;
-            out.coalesced += changes
-                .get(source.as_str())
-                .copied()
-                .unwrap_or(0)
-                .saturating_sub(landed);
         }
     }
     out
+}
+
+/// Digest changes among `versions` committed after `after` and before `before`.
+fn changes_between(versions: &[SourceVersion], after: u64, before: u64) -> u64 {
+    versions
+        .windows(2)
+        .filter(|pair| pair[1].rv > after && pair[1].rv < before && pair[0].digest != pair[1].digest)
+        .count() as u64
 }
 
 #[cfg(test)]

@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use futures::StreamExt as _;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
-use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, PodTemplateSpec, Secret};
 use kube::api::{Api, ListParams, WatchEvent, WatchParams};
 use kube::{Client, Resource, ResourceExt as _};
 use reload_core::hash::{Hasher as _, ReloaderHasher};
-use reload_core::{SourceContent, SourceKind};
+use reload_core::{SourceContent, SourceKind, trigger};
 use reload_strategies::env_var_name;
 use serde::de::DeserializeOwned;
 
@@ -65,14 +65,24 @@ pub async fn wait_for_quiet(sim: &str, quiet: Duration, limit: Duration) -> anyh
     Ok(last)
 }
 
+/// The pod-template annotation prefix the bare loop (`bare_loop`) records a ConfigMap's
+/// resourceVersion under: `floor.loadtest/<configmap name>: "<rv>"`.
+pub const FLOOR_ANNOTATION_PREFIX: &str = "floor.loadtest/";
+
 /// A workload kind with a pod template.
 trait Templated: Resource<DynamicType = ()> {
     fn template(&self) -> Option<&PodTemplateSpec>;
+    fn paused(&self) -> bool {
+        false
+    }
 }
 
 impl Templated for Deployment {
     fn template(&self) -> Option<&PodTemplateSpec> {
         self.spec.as_ref().map(|s| &s.template)
+    }
+    fn paused(&self) -> bool {
+        self.spec.as_ref().and_then(|s| s.paused).unwrap_or(false)
     }
 }
 
@@ -98,11 +108,23 @@ pub async fn observe(
 ) -> anyhow::Result<Observed> {
     let at: BTreeMap<u64, u64> = writes.iter().map(|w| (w.rv, w.at_nanos)).collect();
     let mut observed = start;
-    for cm in versions::<ConfigMap>(client, start_rv, writes).await? {
-        if let Some((key, mut version)) = source_version(&cm) {
-            version.at_nanos = at.get(&version.rv).copied().unwrap_or(0);
-            observed.sources.entry(key).or_default().push(version);
-        }
+    let mut sources: Vec<_> = versions::<ConfigMap>(client, start_rv, writes)
+        .await?
+        .iter()
+        .filter_map(|(cm, _)| config_map_version(cm))
+        .collect();
+    sources.extend(
+        versions::<Secret>(client, start_rv, writes)
+            .await?
+            .iter()
+            .filter_map(|(secret, _)| secret_version(secret)),
+    );
+    for (key, mut version) in sources {
+        version.at_nanos = at.get(&version.rv).copied().unwrap_or(0);
+        observed.sources.entry(key).or_default().push(version);
+    }
+    for list in observed.sources.values_mut() {
+        list.sort_by_key(|v| v.rv);
     }
     let mut workloads = workload_versions(&versions::<Deployment>(client, start_rv, writes).await?);
     workloads.extend(workload_versions(
@@ -117,8 +139,27 @@ pub async fn observe(
     }
     for list in observed.workloads.values_mut() {
         list.sort_by_key(|v| v.rv);
+        for version in list.iter_mut() {
+            resolve_floor_records(&mut version.recorded, &observed.sources);
+        }
     }
     Ok(observed)
+}
+
+/// The bare loop records resourceVersions (`rv:N`), not digests: replaces each with the digest
+/// the source had at that version (left as is when no version of the source had it).
+fn resolve_floor_records(
+    recorded: &mut BTreeMap<String, String>,
+    sources: &BTreeMap<String, Vec<SourceVersion>>,
+) {
+    for (source, value) in recorded.iter_mut() {
+        let Some(rv) = value.strip_prefix("rv:").and_then(|v| v.parse::<u64>().ok()) else {
+            continue;
+        };
+        if let Some(version) = sources.get(source).into_iter().flatten().find(|v| v.rv == rv) {
+            value.clone_from(&version.digest);
+        }
+    }
 }
 
 /// The state of every ConfigMap and workload now, and the resourceVersion it was read at.
@@ -139,26 +180,42 @@ pub async fn snapshot(
         references,
         ..Observed::default()
     };
-    for (key, version) in cms.items.iter().filter_map(source_version) {
+    for (key, version) in cms.items.iter().filter_map(config_map_version) {
         observed.sources.entry(key).or_default().push(version);
     }
     let lp = ListParams::default();
-    let mut found = workload_versions(&Api::<Deployment>::all(client.clone()).list(&lp).await?.items);
-    found.extend(workload_versions(
-        &Api::<StatefulSet>::all(client.clone()).list(&lp).await?.items,
+    let secrets = Api::<Secret>::all(client.clone()).list(&lp).await?;
+    for (key, version) in secrets.items.iter().filter_map(secret_version) {
+        observed.sources.entry(key).or_default().push(version);
+    }
+    let mut found = workload_versions(&live(
+        Api::<Deployment>::all(client.clone()).list(&lp).await?.items,
     ));
-    found.extend(workload_versions(
-        &Api::<DaemonSet>::all(client.clone()).list(&lp).await?.items,
-    ));
+    found.extend(workload_versions(&live(
+        Api::<StatefulSet>::all(client.clone()).list(&lp).await?.items,
+    )));
+    found.extend(workload_versions(&live(
+        Api::<DaemonSet>::all(client.clone()).list(&lp).await?.items,
+    )));
     for (key, version) in found {
         observed.workloads.entry(key).or_default().push(version);
+    }
+    for list in observed.workloads.values_mut() {
+        for version in list.iter_mut() {
+            resolve_floor_records(&mut version.recorded, &observed.sources);
+        }
     }
     Ok((observed, rv))
 }
 
+/// Objects of a LIST, none deleted.
+fn live<K>(items: Vec<K>) -> Vec<(K, bool)> {
+    items.into_iter().map(|o| (o, false)).collect()
+}
+
 /// Every version of `K` written after `start_rv` up to the last write of its resource in
-/// `writes`, from one watch.
-async fn versions<K>(client: &Client, start_rv: u64, writes: &[Write]) -> anyhow::Result<Vec<K>>
+/// `writes`, from one watch; `true` marks a deletion.
+async fn versions<K>(client: &Client, start_rv: u64, writes: &[Write]) -> anyhow::Result<Vec<(K, bool)>>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
 {
@@ -178,8 +235,9 @@ where
         .boxed();
     let mut out = Vec::new();
     while let Some(event) = stream.next().await {
-        let object = match event? {
-            WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => o,
+        let (object, deleted) = match event? {
+            WatchEvent::Added(o) | WatchEvent::Modified(o) => (o, false),
+            WatchEvent::Deleted(o) => (o, true),
             WatchEvent::Bookmark(_) => continue,
             WatchEvent::Error(e) => anyhow::bail!("watch of {plural} failed: {e:?}"),
         };
@@ -187,7 +245,7 @@ where
             .resource_version()
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        out.push(object);
+        out.push((object, deleted));
         if rv >= end {
             break;
         }
@@ -195,16 +253,27 @@ where
     Ok(out)
 }
 
-fn source_version(cm: &ConfigMap) -> Option<(String, SourceVersion)> {
+fn config_map_version(cm: &ConfigMap) -> Option<(String, SourceVersion)> {
+    source_version(cm, SourceKind::ConfigMap, &SourceContent::from_config_map(cm))
+}
+
+fn secret_version(secret: &Secret) -> Option<(String, SourceVersion)> {
+    source_version(secret, SourceKind::Secret, &SourceContent::from_secret(secret))
+}
+
+/// The accounting key and version of a source; only its digest is kept, never its values.
+fn source_version<K: Resource>(
+    object: &K,
+    kind: SourceKind,
+    content: &SourceContent,
+) -> Option<(String, SourceVersion)> {
     let key = format!(
         "{}/{}",
-        cm.namespace()?,
-        env_var_name(SourceKind::ConfigMap, &cm.name_any())
+        object.meta().namespace.as_deref()?,
+        env_var_name(kind, object.meta().name.as_deref()?)
     );
-    let digest = ReloaderHasher
-        .digest(&SourceContent::from_config_map(cm))
-        .to_string();
-    let rv = cm.resource_version()?.parse().ok()?;
+    let digest = ReloaderHasher.digest(content).to_string();
+    let rv = object.meta().resource_version.as_deref()?.parse().ok()?;
     Some((
         key,
         SourceVersion {
@@ -215,16 +284,25 @@ fn source_version(cm: &ConfigMap) -> Option<(String, SourceVersion)> {
     ))
 }
 
-fn workload_versions<K: Templated>(objects: &[K]) -> Vec<(String, WorkloadVersion)> {
-    objects.iter().filter_map(workload_version).collect()
+fn workload_versions<K: Templated>(objects: &[(K, bool)]) -> Vec<(String, WorkloadVersion)> {
+    objects
+        .iter()
+        .filter_map(|(object, deleted)| {
+            let (key, mut version) = workload_version(object)?;
+            version.deleted = *deleted;
+            Some((key, version))
+        })
+        .collect()
 }
 
+/// The digests a template records: the env-vars strategy's `STAKATER_*` variables, our trigger
+/// state annotation (annotations strategy), and the bare loop's `rv:N` annotations.
 fn workload_version<K: Templated>(object: &K) -> Option<(String, WorkloadVersion)> {
     let ns = object.meta().namespace.clone()?;
     let key = format!("{ns}/{}/{}", K::plural(&()), object.meta().name.as_deref()?);
     let template = object.template()?;
     let spec = template.spec.as_ref()?;
-    let recorded = spec
+    let mut recorded: BTreeMap<String, String> = spec
         .containers
         .iter()
         .chain(spec.init_containers.iter().flatten())
@@ -232,6 +310,22 @@ fn workload_version<K: Templated>(object: &K) -> Option<(String, WorkloadVersion
         .filter(|e| e.name.starts_with("STAKATER_"))
         .filter_map(|e| Some((format!("{ns}/{}", e.name), e.value.clone()?)))
         .collect();
+    let annotations = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.clone())
+        .unwrap_or_default();
+    for (kind, name, digest) in trigger::read(&annotations).sources() {
+        recorded.insert(format!("{ns}/{}", env_var_name(kind, name)), digest.to_string());
+    }
+    for (key, rv) in &annotations {
+        if let Some(name) = key.strip_prefix(FLOOR_ANNOTATION_PREFIX) {
+            recorded.insert(
+                format!("{ns}/{}", env_var_name(SourceKind::ConfigMap, name)),
+                format!("rv:{rv}"),
+            );
+        }
+    }
     let rv = object.meta().resource_version.as_deref()?.parse().ok()?;
     let template = serde_json::to_string(template).ok()?;
     Some((
@@ -241,6 +335,8 @@ fn workload_version<K: Templated>(object: &K) -> Option<(String, WorkloadVersion
             at_nanos: 0,
             template,
             recorded,
+            paused: object.paused(),
+            deleted: false,
         },
     ))
 }

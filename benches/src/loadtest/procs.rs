@@ -50,8 +50,20 @@ pub struct SimProcess {
 impl SimProcess {
     /// Starts `kube-sim` on a free loopback port, writing its kubeconfig to `kubeconfig`.
     pub async fn start(dir: &Path, kubeconfig: &Path) -> anyhow::Result<Self> {
+        Self::start_with_history(dir, kubeconfig, 10_000_000).await
+    }
+
+    /// Starts `kube-sim` keeping `history` watch events for replay (the accounting replays
+    /// every write of a drive; the scale scenario needs none).
+    pub async fn start_with_history(dir: &Path, kubeconfig: &Path, history: usize) -> anyhow::Result<Self> {
         let mut child = Command::new(dir.join("kube-sim"))
-            .args(["--listen", "127.0.0.1:0", "--history", "10000000", "--kubeconfig"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--history",
+                &history.to_string(),
+                "--kubeconfig",
+            ])
             .arg(kubeconfig)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -75,33 +87,116 @@ impl SimProcess {
     }
 }
 
-/// A running `reloader`.
+/// Which controller a scenario runs against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Controller {
+    /// The real `reloader` binary with upstream's load-test arguments plus these.
+    Reloader(Vec<String>),
+    /// The bare watch→patch loop (`bare_loop`) with this ConfigMap → workloads map file.
+    Floor(PathBuf),
+}
+
+impl Controller {
+    /// `reloader` or `floor`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Reloader(_) => "reloader",
+            Self::Floor(_) => "floor",
+        }
+    }
+}
+
+/// A running controller: the `reloader` or the bare loop.
 #[derive(Debug)]
 pub struct ReloaderProcess {
     child: Child,
-    /// `127.0.0.1:PORT` of its HTTP endpoints.
+    /// `127.0.0.1:PORT` of the reloader's HTTP endpoints (empty for the bare loop).
     pub http_addr: String,
+    /// Time from spawn to ready (`/ready` 200, or the bare loop's `ready` line).
+    pub startup: Duration,
 }
 
 impl ReloaderProcess {
     /// Starts the reloader with upstream's load-test configuration (`--log-format=json`, default
-    /// env-vars strategy, all namespaces) against `kubeconfig`, logging to `log`.
-    pub async fn start(dir: &Path, kubeconfig: &Path, log: &Path) -> anyhow::Result<Self> {
+    /// env-vars strategy, all namespaces) plus `extra` arguments against `kubeconfig`, logging
+    /// to `log`; returns once it is ready.
+    pub async fn start(dir: &Path, kubeconfig: &Path, log: &Path, extra: &[String]) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let http_addr = format!("127.0.0.1:{port}");
-        let log = std::fs::File::create(log)?;
-        let child = Command::new(dir.join("reloader"))
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+        let started = Instant::now();
+        // `LOADTEST_RELOADER_PREFIX="heaptrack -o /tmp/reloader"` runs the reloader under a
+        // profiler (the sampled pid is then the profiler's).
+        let prefix = std::env::var("LOADTEST_RELOADER_PREFIX").unwrap_or_default();
+        let mut words = prefix.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut command = Command::new(program);
+                command.args(words).arg(dir.join("reloader"));
+                command
+            }
+            None => Command::new(dir.join("reloader")),
+        };
+        let child = command
             .arg("--log-format=json")
             .arg(format!("--http-addr={http_addr}"))
+            .args(extra)
             .env("KUBECONFIG", kubeconfig)
             .stdout(log.try_clone()?)
             .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .context("starting reloader")?;
-        let process = Self { child, http_addr };
+        let mut process = Self {
+            child,
+            http_addr,
+            startup: Duration::ZERO,
+        };
         process.wait_ready().await?;
+        process.startup = started.elapsed();
         Ok(process)
+    }
+
+    /// Starts `controller`.
+    pub async fn start_controller(
+        dir: &Path,
+        kubeconfig: &Path,
+        log: &Path,
+        controller: &Controller,
+    ) -> anyhow::Result<Self> {
+        match controller {
+            Controller::Reloader(args) => Self::start(dir, kubeconfig, log, args).await,
+            Controller::Floor(map) => Self::start_floor(dir, kubeconfig, log, map).await,
+        }
+    }
+
+    /// Starts the bare loop with the ConfigMap → workloads `map`; returns once it watches.
+    pub async fn start_floor(dir: &Path, kubeconfig: &Path, log: &Path, map: &Path) -> anyhow::Result<Self> {
+        let started = Instant::now();
+        let mut child = Command::new(dir.join("bare_loop"))
+            .arg(map)
+            .env("KUBECONFIG", kubeconfig)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log)?)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting bare_loop")?;
+        let stdout = child.stdout.take().context("bare_loop stdout")?;
+        let mut line = String::new();
+        tokio::time::timeout(
+            Duration::from_secs(60),
+            BufReader::new(stdout).read_line(&mut line),
+        )
+        .await
+        .context("bare_loop not ready within 60 s")??;
+        if line.trim() != "ready" {
+            bail!("unexpected bare_loop banner {line:?}");
+        }
+        Ok(Self {
+            child,
+            http_addr: String::new(),
+            startup: started.elapsed(),
+        })
     }
 
     /// The process id (for `/proc`).
@@ -110,20 +205,32 @@ impl ReloaderProcess {
     }
 
     async fn wait_ready(&self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
             if let Ok((200, _)) = http(&self.http_addr, "GET", "/ready").await {
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        bail!("reloader not ready within 60 s")
+        bail!("reloader not ready within 120 s")
     }
 
     /// Kills the process at once (SIGKILL) and reaps it.
     pub async fn kill(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// Current and peak (`VmHWM`) resident set size of process `pid`, MiB.
+pub fn rss_now_and_peak_mib(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let peak = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|v| v.parse::<u32>().ok())?;
+    let now = u32::try_from(rss_kib(&status)?).ok()?;
+    Some((f64::from(now) / 1024.0, f64::from(peak) / 1024.0))
 }
 
 /// One loopback HTTP/1.0 request; returns the status code and the body.
@@ -141,6 +248,22 @@ pub async fn http(addr: &str, method: &str, path: &str) -> anyhow::Result<(u16, 
         .and_then(|s| s.parse().ok())
         .context("malformed HTTP status line")?;
     Ok((status, body.to_owned()))
+}
+
+impl Usage {
+    /// The usage of two processes that ran one after the other for `first_secs` and
+    /// `second_secs` seconds.
+    #[must_use]
+    pub fn then(self, first_secs: f64, second: Usage, second_secs: f64) -> Usage {
+        let total = (first_secs + second_secs).max(f64::EPSILON);
+        let mean = |a: f64, b: f64| (a * first_secs + b * second_secs) / total;
+        Usage {
+            peak_rss_mib: self.peak_rss_mib.max(second.peak_rss_mib),
+            avg_rss_mib: mean(self.avg_rss_mib, second.avg_rss_mib),
+            avg_cpu_cores: mean(self.avg_cpu_cores, second.avg_cpu_cores),
+            peak_cpu_cores: self.peak_cpu_cores.max(second.peak_cpu_cores),
+        }
+    }
 }
 
 /// Resource usage of a process sampled over a drive.
