@@ -77,7 +77,7 @@ impl Recorder {
         Recorder::default()
     }
 
-    /// The observer to pass to [`Engine::observer`].
+    /// The observer to pass to [`Engine::observer`](reload_core::engine::Engine::observer).
     pub fn observer(&self) -> Arc<dyn Observer> {
         let recorder = self.clone();
         Arc::new(move |event: &EngineEvent| {
