@@ -9,12 +9,10 @@
 //! cargo run --release --example custom_matcher
 //! ```
 //!
-//! Known limit: the engine reduces sources to a digest and the annotations it is told to keep
-//! (`EngineConfig::source_annotations`); it drops labels, so `SourceMeta::labels` is empty in
-//! the engine. The closure therefore also accepts the team as an annotation of the same key,
-//! and the engine is told to keep that annotation.
+//! The engine reduces every source to its digest and the few metadata values it is told to
+//! keep, in the watch stream: `EngineConfig::source_labels(vec!["example.com/team"])` keeps that
+//! one label (and no other), so the closure finds it in `SourceMeta::labels`.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -31,7 +29,7 @@ use reload_strategies::EnvVarStrategy;
 use reload_tests::sim::Simulator;
 use serde_json::json;
 
-/// The label (or, through the engine, annotation) naming the team that owns a source.
+/// The label naming the team that owns a source.
 const TEAM: &str = "example.com/team";
 
 /// A matcher that defers to Reloader's annotation rules for sources owned by `team` and skips
@@ -39,8 +37,7 @@ const TEAM: &str = "example.com/team";
 fn team_matcher(team: &'static str) -> impl Fn(&Workload, &SourceMeta) -> MatchOutcome + Send + Sync {
     let reloader_rules = AnnotationMatcher::new(MatcherConfig::default());
     move |workload: &Workload, source: &SourceMeta| {
-        let owner = source.labels.get(TEAM).or_else(|| source.annotations.get(TEAM));
-        if owner.map(String::as_str) == Some(team) {
+        if source.labels.get(TEAM).map(String::as_str) == Some(team) {
             reloader_rules.decide(workload, source)
         } else {
             MatchOutcome::new(Decision::Skip(SkipReason::NotOptedIn))
@@ -65,13 +62,11 @@ fn pure_checks(out: &mut dyn Write) -> anyhow::Result<()> {
     let matcher = team_matcher("payments");
     let workload: Workload =
         Workload::from_json(WorkloadKind::Deployment, &deployment_json("shop", "checkout"))?;
-    let source = |name: &str, labels: &[(&str, &str)]| SourceMeta {
-        id: Some(SourceRef::new(SourceKind::ConfigMap, "shop", name)),
-        annotations: BTreeMap::new(),
-        labels: labels
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
+    let source = |name: &str, labels: &[(&str, &str)]| {
+        labels.iter().fold(
+            SourceMeta::new(SourceRef::new(SourceKind::ConfigMap, "shop", name)),
+            |meta, (k, v)| meta.with_label(*k, *v),
+        )
     };
     let owned = matcher.decide(&workload, &source("payments-config", &[(TEAM, "payments")]));
     check(
@@ -98,21 +93,16 @@ async fn on_the_simulator(out: &mut dyn Write) -> anyhow::Result<()> {
     sim.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}))?;
     sim.seed(json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "payments-config", "namespace": "shop",
-                     "labels": {TEAM: "payments"}, "annotations": {TEAM: "payments"}},
+                     "labels": {TEAM: "payments", "app": "checkout"}},
         "data": {"PSP": "acme"}}))?;
     sim.seed(json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "search-config", "namespace": "shop"}, "data": {"INDEX": "v1"}}))?;
     sim.seed(deployment_json("shop", "checkout"))?;
 
     let recorder = Recorder::new();
-    let mut keep = MatcherConfig::default()
-        .keys()
-        .source_keys()
-        .map(str::to_owned)
-        .to_vec();
-    keep.push(TEAM.to_owned());
     let engine = Engine::new(
-        EngineConfig::default().source_annotations(keep),
+        // Keep the team label of every source (only it: the `app` label is dropped).
+        EngineConfig::default().source_labels(vec![TEAM.to_owned()]),
         Arc::new(team_matcher("payments")),
         Arc::new(EnvVarStrategy),
         Arc::new(ReloaderHasher),

@@ -136,10 +136,14 @@ fn the_demo_rejects_unknown_arguments_and_strategies() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_custom_matcher_rolls_only_for_the_teams_source() {
+async fn the_custom_matcher_rolls_only_for_the_teams_labelled_source() {
     let mut out = Vec::new();
     custom_matcher::run(&mut out).await.expect("the example succeeds");
     let out = text(out);
+    assert!(
+        out.contains("ok: sim: the engine skipped checkout for search-config (the closure said no)"),
+        "{out}"
+    );
     assert!(
         out.contains("ok: sim: checkout rolled exactly once, for payments-config only"),
         "{out}"

@@ -90,6 +90,7 @@ pub struct EngineConfig {
     field_manager: String,
     source_page_size: u32,
     source_annotations: Vec<String>,
+    source_labels: Vec<String>,
     named_reload_annotations: Vec<String>,
     max_attempts: u32,
     revert_fight_limit: u32,
@@ -133,6 +134,7 @@ impl Default for EngineConfig {
                 "reloader.stakater.com/ignore".to_owned(),
                 "reloader.stakater.com/match".to_owned(),
             ],
+            source_labels: Vec::new(),
             named_reload_annotations: vec![
                 "configmap.reloader.stakater.com/reload".to_owned(),
                 "secret.reloader.stakater.com/reload".to_owned(),
@@ -309,6 +311,22 @@ impl EngineConfig {
         self
     }
 
+    /// The source label keys whose values the engine keeps per source and passes to the
+    /// matcher in [`crate::SourceMeta::labels`] (default none: the matcher sees no labels).
+    /// Only these keys are kept, so memory stays proportional to what is asked.
+    ///
+    /// ```
+    /// use reload_core::engine::EngineConfig;
+    ///
+    /// let config = EngineConfig::default().source_labels(vec!["example.com/team".into()]);
+    /// assert_eq!(config.get_source_labels(), ["example.com/team"]);
+    /// ```
+    #[must_use]
+    pub fn source_labels(mut self, keys: Vec<String>) -> Self {
+        self.source_labels = keys;
+        self
+    }
+
     /// The workload annotations that name sources without a reference (Reloader's typed
     /// `reload` keys); workloads carrying one are candidates for every source of their namespace.
     #[must_use]
@@ -477,6 +495,11 @@ impl EngineConfig {
     /// Source annotations kept.
     pub fn get_source_annotations(&self) -> &[String] {
         &self.source_annotations
+    }
+
+    /// Source label keys kept (see [`EngineConfig::source_labels`]).
+    pub fn get_source_labels(&self) -> &[String] {
+        &self.source_labels
     }
 
     /// Named-reload annotation keys.

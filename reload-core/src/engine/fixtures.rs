@@ -121,5 +121,6 @@ pub fn cm_record(name: &str, digest: &str) -> SourceRecord {
         resource_version: Some("1".into()),
         digest: Digest::new(digest),
         annotations: BTreeMap::new(),
+        labels: BTreeMap::new(),
     }
 }

@@ -9,7 +9,7 @@ use futures::stream::{BoxStream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ObjectMeta, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource};
@@ -137,12 +137,14 @@ pub fn source_watchers(
         base = base.labels(selector);
     }
     let keep: Arc<[String]> = config.get_source_annotations().into();
+    let labels: Arc<[String]> = config.get_source_labels().into();
     let mut out = Vec::new();
     if config.is_watching_configmaps() {
         for api in apis::<ConfigMap>(client, config.get_namespaces()) {
-            let (hasher, keep) = (hasher.clone(), keep.clone());
+            let (hasher, keep, labels) = (hasher.clone(), keep.clone(), labels.clone());
             out.push(watch(api, base.clone(), move |cm: &ConfigMap| {
                 SourceRecord::from_configmap(cm, hasher.as_ref(), &keep)
+                    .map(|record| with_labels(record, &cm.metadata, &labels))
             }));
         }
     }
@@ -152,9 +154,10 @@ pub fn source_watchers(
             secret_config = secret_config.fields(&fields);
         }
         for api in apis::<Secret>(client, config.get_namespaces()) {
-            let (hasher, keep) = (hasher.clone(), keep.clone());
+            let (hasher, keep, labels) = (hasher.clone(), keep.clone(), labels.clone());
             out.push(watch(api, secret_config.clone(), move |s: &Secret| {
                 SourceRecord::from_secret(s, hasher.as_ref(), &keep)
+                    .map(|record| with_labels(record, &s.metadata, &labels))
             }));
         }
     }
@@ -162,6 +165,21 @@ pub fn source_watchers(
         out.extend(kube_csi::csi_watchers(client, config, hasher));
     }
     out
+}
+
+/// `record` with the labels of `meta` named in `keys` ([`EngineConfig::source_labels`]); every
+/// other label is dropped in the stream, and with no keys nothing is kept or allocated.
+fn with_labels(mut record: SourceRecord, meta: &ObjectMeta, keys: &[String]) -> SourceRecord {
+    if !keys.is_empty() {
+        record.labels = meta
+            .labels
+            .iter()
+            .flatten()
+            .filter(|(k, _)| keys.iter().any(|kept| kept == *k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+    }
+    record
 }
 
 /// The indexed form of a typed workload (core conversion plus server metadata); `None` when the
@@ -482,6 +500,25 @@ mod tests {
     fn objects_the_reducer_rejects_are_dropped() {
         assert_eq!(map_event(Event::Apply(0), &reduce), None);
         assert_eq!(map_event(Event::InitApply(0), &reduce), None);
+    }
+
+    #[test]
+    fn only_the_configured_source_labels_are_kept() {
+        let cm: ConfigMap = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "cfg", "namespace": "ns",
+                         "labels": {"example.com/team": "payments", "app": "shop"}},
+            "data": {"k": "v"}
+        }))
+        .expect("a valid ConfigMap");
+        let record = SourceRecord::from_configmap(&cm, &crate::hash::ReloaderHasher, &[]).expect("named");
+        let kept = with_labels(record.clone(), &cm.metadata, &["example.com/team".to_owned()]);
+        assert_eq!(
+            kept.meta().labels.into_iter().collect::<Vec<_>>(),
+            vec![("example.com/team".to_owned(), "payments".to_owned())]
+        );
+        let none = with_labels(record, &cm.metadata, &[]);
+        assert!(none.labels.is_empty(), "no keys configured: no labels kept");
+        assert!(none.meta().labels.is_empty());
     }
 
     #[test]

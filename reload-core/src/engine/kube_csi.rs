@@ -81,6 +81,8 @@ fn record(object: &DynamicObject, hasher: &dyn Hasher, classes: &Classes) -> Opt
         uid: None,
         resource_version: object.metadata.resource_version.clone(),
         annotations,
+        // A pod status's labels are not the class's: nothing to keep.
+        labels: std::collections::BTreeMap::new(),
     })
 }
 

@@ -26,6 +26,9 @@ pub struct SourceRecord {
     pub digest: Digest,
     /// Only the annotations the matcher reads (`ignore`, `match`).
     pub annotations: BTreeMap<String, String>,
+    /// Only the labels the engine was told to keep ([`super::EngineConfig::source_labels`]);
+    /// empty (no allocation) when no label keys are configured.
+    pub labels: BTreeMap<String, String>,
 }
 
 impl SourceRecord {
@@ -34,7 +37,7 @@ impl SourceRecord {
         SourceMeta {
             id: Some(self.id.clone()),
             annotations: self.annotations.clone(),
-            labels: BTreeMap::new(),
+            labels: self.labels.clone(),
         }
     }
 
@@ -68,6 +71,7 @@ impl SourceRecord {
             resource_version: meta.resource_version.clone(),
             digest,
             annotations,
+            labels: BTreeMap::new(),
         })
     }
 
@@ -83,6 +87,11 @@ impl SourceRecord {
             + self.digest.as_str().len()
             + self
                 .annotations
+                .iter()
+                .map(|(k, v)| k.capacity() + v.capacity())
+                .sum::<usize>()
+            + self
+                .labels
                 .iter()
                 .map(|(k, v)| k.capacity() + v.capacity())
                 .sum::<usize>()

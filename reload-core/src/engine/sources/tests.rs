@@ -29,6 +29,7 @@ fn record(name: &str, digest: &str) -> SourceRecord {
         resource_version: Some("1".into()),
         digest: Digest::new(digest),
         annotations: BTreeMap::new(),
+        labels: BTreeMap::new(),
     }
 }
 
