@@ -4,18 +4,20 @@
 //! pod template (`spec.template`) embeds the engine next to its own reconciler, so its custom
 //! workloads roll when their ConfigMaps/Secrets change, together with plain Deployments.
 //!
-//! What the engine's public API offers for this, all used below:
-//! - [`Engine::run_with`] takes any source watchers, workload watchers and writer;
-//! - `engine::kube::{source_watchers, workload_watchers, KubeWriter}` give the standard ones;
-//! - [`Workload::from_json`] + [`IndexedWorkload`] turn any object with a pod template into what
-//!   the engine indexes; [`WorkloadKind::Custom`] names the kind;
-//! - `engine::kube::StreamWatcher` wraps a stream of [`WatchEvent`]s as a watcher.
+//! All it takes is describing the kind: [`CustomKind::new`]`(ApiResource, "/spec/template")`
+//! (the JSON pointer to the pod template) registered with [`EngineConfig::custom_kind`]. The
+//! engine then watches, indexes and writes it like its own kinds ([`Engine::spawn`] runs it as
+//! a task): custom resources take no strategic-merge patch, so the engine writes them with a
+//! JSON merge patch of the template; for the `env-vars` strategy it reads the object first and
+//! sends its whole `containers` list under the resourceVersion read, so nothing is lost.
+//!
+//! For a kind a pointer cannot describe, implement `Watcher<IndexedWorkload>` and
+//! `WorkloadWriter` yourself and call `Engine::run_with`; build the indexed form with
+//! `IndexedWorkload::new(Workload::from_json_at(kind, &json, pointer)?).with_metadata(&meta)`.
 //!
 //! The simulator serves no arbitrary CRDs, so its Argo `Rollout` kind (argoproj.io/v1alpha1,
-//! pod template at `spec.template`) stands in for "your CRD" and is registered as
-//! `WorkloadKind::Custom("Rollout")`. CRDs accept no strategic-merge patch, so the custom kind
-//! is written with a JSON merge patch, which is only safe for map-shaped bodies: use the
-//! `annotations` strategy (the env-vars body patches the `containers` list).
+//! pod template at `spec.template`) stands in for "your CRD" and is registered as a custom kind
+//! (the engine then knows nothing of Argo: it is `WorkloadKind::Custom("Rollout")`).
 //!
 //! ```sh
 //! cargo run --release --example embed_in_controller
@@ -25,158 +27,38 @@ use std::io::Write;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use async_trait::async_trait;
-use futures::StreamExt as _;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use kube::runtime::WatchStreamExt as _;
-use kube::runtime::watcher::{self, Event};
-use reload_core::engine::kube::{KubeWriter, StreamWatcher, source_watchers, workload_watchers};
-use reload_core::engine::{
-    Engine, EngineConfig, EngineEvent, EngineHandle, IndexedWorkload, Namespaces, WorkloadWatcher,
-    WorkloadWriter, WriteError,
-};
+use reload_core::engine::{CustomKind, Engine, EngineConfig, EngineEvent, EngineHandle, Namespaces};
 use reload_core::hash::ReloaderHasher;
 use reload_core::matcher::{AnnotationMatcher, MatcherConfig};
-use reload_core::{
-    Hasher, ReloadStrategy, SourceKind, SourceRef, WatchEvent, Workload, WorkloadKind, WorkloadRef,
-};
+use reload_core::{ReloadStrategy, SourceKind, SourceRef, Workload, WorkloadKind};
 use reload_examples::{Recorder, check, reloader_line, say};
-use reload_strategies::AnnotationStrategy;
+use reload_strategies::EnvVarStrategy;
 use reload_tests::sim::Simulator;
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// The custom kind's API resource.
-fn custom_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"),
-        "rollouts",
-    )
+/// The custom kind: where it is served and where its pod template is.
+fn storefronts() -> CustomKind {
+    let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
+    CustomKind::new(ApiResource::from_gvk_with_plural(&gvk, "rollouts"), "/spec/template")
 }
 
-/// The engine's name for the custom kind.
-fn custom_kind() -> WorkloadKind {
-    WorkloadKind::Custom("Rollout".to_owned())
-}
-
-/// What the engine indexes for one custom object; `None` when it has no readable pod template.
-fn indexed(object: &DynamicObject) -> Option<IndexedWorkload> {
-    let value = serde_json::to_value(object).ok()?;
-    let workload = Workload::from_json(custom_kind(), &value).ok()?;
-    let meta = &object.metadata;
-    Some(IndexedWorkload {
-        workload,
-        uid: meta.uid.clone(),
-        resource_version: meta.resource_version.clone(),
-        created_ms: meta.creation_timestamp.as_ref().map(|t| t.0.as_millisecond()),
-        paused: false,
-    })
-}
-
-/// A kube-runtime watch of the custom kind, as the engine's [`WatchEvent`]s: the initial list
-/// and every re-list become a resync bracket, so restarts roll nothing by themselves.
-fn custom_watcher(client: kube::Client, namespace: &str) -> WorkloadWatcher {
-    let api = Api::<DynamicObject>::namespaced_with(client, namespace, &custom_resource());
-    let stream = watcher::watcher(api, watcher::Config::default())
-        .default_backoff()
-        .filter_map(|item| {
-            std::future::ready(match item {
-                Ok(Event::Apply(o)) => indexed(&o).map(|w| Ok(WatchEvent::Applied(w))),
-                Ok(Event::Delete(o)) => indexed(&o).map(|w| Ok(WatchEvent::Deleted(w))),
-                Ok(Event::Init) => Some(Ok(WatchEvent::ResyncStarted)),
-                Ok(Event::InitApply(o)) => indexed(&o).map(|w| Ok(WatchEvent::ResyncItem(w))),
-                Ok(Event::InitDone) => Some(Ok(WatchEvent::ResyncDone)),
-                Err(error) => Some(Err(reload_core::Error::Watch {
-                    kind: "Rollout".to_owned(),
-                    problem: error.to_string(),
-                })),
-            })
-        })
-        .boxed();
-    Box::new(StreamWatcher::new(stream))
-}
-
-/// Writes the custom kind with JSON merge patches and every other kind with the engine's
-/// [`KubeWriter`].
-struct ControllerWriter {
-    client: kube::Client,
-    standard: KubeWriter,
-    params: PatchParams,
-}
-
-fn write_error(error: kube::Error) -> WriteError {
-    match error {
-        kube::Error::Api(status) => WriteError::new(status.code, status.message),
-        other => WriteError::new(0, other.to_string()),
-    }
-}
-
-#[async_trait]
-impl WorkloadWriter for ControllerWriter {
-    async fn patch(&self, id: &WorkloadRef, body: &Value) -> Result<IndexedWorkload, WriteError> {
-        if id.kind != custom_kind() {
-            return self.standard.patch(id, body).await;
-        }
-        if body.pointer("/spec/template/spec").is_some() {
-            // A merge patch would replace the whole containers list.
-            return Err(WriteError::new(
-                422,
-                "container edits need a strategic merge, which custom resources do not accept; use the annotations strategy",
-            ));
-        }
-        let api =
-            Api::<DynamicObject>::namespaced_with(self.client.clone(), &id.namespace, &custom_resource());
-        let object = api
-            .patch(&id.name, &self.params, &Patch::Merge(body))
-            .await
-            .map_err(write_error)?;
-        indexed(&object)
-            .ok_or_else(|| WriteError::new(422, "the server returned an object without a pod template"))
-    }
-
-    async fn get(&self, id: &WorkloadRef) -> Result<IndexedWorkload, WriteError> {
-        if id.kind != custom_kind() {
-            return self.standard.get(id).await;
-        }
-        let api =
-            Api::<DynamicObject>::namespaced_with(self.client.clone(), &id.namespace, &custom_resource());
-        let object = api.get(&id.name).await.map_err(write_error)?;
-        indexed(&object)
-            .ok_or_else(|| WriteError::new(422, "the server returned an object without a pod template"))
-    }
-}
-
-/// Starts the embedded engine: standard watchers for sources and Deployments, our own watcher
-/// and writer for the custom kind. This is what a controller's `main` spawns next to its own
-/// reconciler.
+/// Starts the embedded engine for Deployments and the custom kind. This is what a
+/// controller's `main` spawns next to its own reconciler.
 fn start_embedded(client: &kube::Client, namespace: &str, recorder: &Recorder) -> EngineHandle {
     let config = EngineConfig::default()
         .namespaces(Namespaces::List(vec![namespace.to_owned()]))
-        .workload_kinds(vec![WorkloadKind::Deployment]);
-    let hasher: Arc<dyn Hasher> = Arc::new(ReloaderHasher);
-    let sources = source_watchers(client, &config, &hasher);
-    let mut workloads = workload_watchers(client, &config);
-    workloads.push(custom_watcher(client.clone(), namespace));
-    let writer = Arc::new(ControllerWriter {
-        client: client.clone(),
-        standard: KubeWriter::new(client.clone(), config.get_field_manager()),
-        params: PatchParams {
-            field_manager: Some(config.get_field_manager().to_owned()),
-            ..PatchParams::default()
-        },
-    });
-    let engine = Engine::new(
+        .workload_kinds(vec![WorkloadKind::Deployment])
+        .custom_kind(storefronts());
+    Engine::new(
         config,
         Arc::new(AnnotationMatcher::new(MatcherConfig::default())),
-        Arc::new(AnnotationStrategy),
-        hasher,
+        Arc::new(EnvVarStrategy),
+        Arc::new(ReloaderHasher),
     )
-    .observer(recorder.observer());
-    EngineHandle::spawn_with(move |stop| {
-        engine.run_with(sources, workloads, writer, async move {
-            let _ = stop.await;
-        })
-    })
+    .observer(recorder.observer())
+    .spawn(client.clone())
 }
 
 #[tokio::main]
@@ -251,25 +133,28 @@ async fn edit_and_check(
         "the custom kind and the Deployment rolled once each",
     )?;
 
-    let api = Api::<DynamicObject>::namespaced_with(client.clone(), "apps", &custom_resource());
+    let kind = storefronts();
+    let api = Api::<DynamicObject>::namespaced_with(client.clone(), "apps", kind.resource());
     let object = serde_json::to_value(api.get("storefront").await?)?;
-    let storefront = Workload::from_json(custom_kind(), &object)?;
+    let storefront = Workload::from_json_at(kind.kind().clone(), &object, kind.template_pointer())?;
     let source = SourceRef::new(SourceKind::ConfigMap, "apps", "site-config");
-    let on_object = AnnotationStrategy.recorded_digest(&storefront, &source);
+    let on_object = EnvVarStrategy.recorded_digest(&storefront, &source);
     let new_digest = recorder.events().into_iter().find_map(|e| match e {
         EngineEvent::Reloaded {
             workload, new_digest, ..
-        } if workload.kind == custom_kind() => Some(new_digest),
+        } if &workload.kind == kind.kind() => Some(new_digest),
         _ => None,
     });
     check(
         out,
         on_object.is_some() && on_object == new_digest,
-        "the custom object's pod template records the new digest",
+        "the custom object's pod template records the new digest (env var STAKATER_SITE_CONFIG_CONFIGMAP)",
     )?;
+    let container = object.pointer("/spec/template/spec/containers/0");
     check(
         out,
-        object.pointer("/spec/template/spec/containers/0/image") == Some(&json!("storefront:1.0")),
-        "the merge patch left the containers intact",
+        container.and_then(|c| c.get("image")) == Some(&json!("storefront:1.0"))
+            && container.and_then(|c| c.get("envFrom")).is_some(),
+        "the merge patch left the rest of the container intact",
     )
 }

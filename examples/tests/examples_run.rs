@@ -178,7 +178,11 @@ async fn the_embedded_engine_rolls_the_custom_kind_and_the_deployment() {
         "{out}"
     );
     assert!(
-        out.contains("ok: the merge patch left the containers intact"),
+        out.contains("ok: the custom object's pod template records the new digest"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ok: the merge patch left the rest of the container intact"),
         "{out}"
     );
 }

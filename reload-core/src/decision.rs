@@ -99,6 +99,7 @@ pub enum MatchProblem {
 
 /// A decision plus any problems found on the way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MatchOutcome {
     /// The decision.
     pub decision: Decision,

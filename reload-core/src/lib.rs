@@ -18,10 +18,12 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every piece is replaceable: pass your own [`Matcher`] (closures implement it), [`Hasher`]
-//! or [`ReloadStrategy`], your own [`Watcher`]s and [`engine::WorkloadWriter`] for custom
-//! workload kinds ([`engine::Engine::run_with`]), and an [`engine::Observer`] for logs and
-//! metrics. `docs/architecture.md` in the repository walks through the flow;
+//! Every piece is replaceable: pass your own [`Matcher`] (closures implement it; source labels
+//! reach it through [`engine::EngineConfig::source_labels`]), [`Hasher`] or [`ReloadStrategy`],
+//! and an [`engine::Observer`] for logs and metrics. Your own workload kind (a CRD with a pod
+//! template) needs no code: describe it with [`engine::CustomKind`] and register it with
+//! [`engine::EngineConfig::custom_kind`]; only for events from elsewhere write your own
+//! [`Watcher`]s and [`engine::WorkloadWriter`] ([`engine::Engine::run_with`]). `docs/architecture.md` in the repository walks through the flow;
 //! `docs/strategy-guide.md` shows how to write and property-test a strategy.
 //!
 //! Everything here except the watch and write edges is pure and synchronous: the engine feeds
@@ -33,7 +35,8 @@
 //! | who must reload, and why | [`Matcher`] | [`matcher::AnnotationMatcher`] (every Reloader annotation rule) |
 //! | what to write | [`ReloadStrategy`] | `reload-strategies`: `EnvVarStrategy`, `AnnotationStrategy` |
 //! | where events come from | [`Watcher`] | kube-runtime watchers ([`engine::kube`]) |
-//! | how workloads are written | [`engine::WorkloadWriter`] | [`engine::kube::KubeWriter`] (strategic-merge PATCH) |
+//! | which workloads | [`engine::CustomKind`] for your own kinds | Deployment, DaemonSet, StatefulSet, CronJob, Job; Argo Rollouts opt-in ([`engine::EngineConfig::argo_rollouts`]) |
+//! | how workloads are written | [`engine::WorkloadWriter`] | [`engine::kube::KubeWriter`] (strategic-merge PATCH; JSON merge patch for custom kinds) |
 //! | what is reported | [`engine::Observer`] | none (the `reloader` binary maps events to Reloader's logs and metrics) |
 //!
 //! ## Features
@@ -42,6 +45,10 @@
 //! |---|---|---|
 //! | `testing` | off | the `testing` module: the strategy-law checker and proptest generators |
 //! | `mock` | off | mockall mocks of [`Hasher`], [`Matcher`], [`ReloadStrategy`] |
+//!
+//! Custom workload kinds ([`engine::CustomKind`]) and source labels for matchers
+//! ([`engine::EngineConfig::source_labels`]) need no feature: they are part of the default
+//! build.
 //!
 //! ## Stability
 //!

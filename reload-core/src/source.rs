@@ -89,6 +89,7 @@ impl fmt::Display for SourceRef {
 ///
 /// Never holds the source's data; see [`SourceContent`] for hashing.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SourceMeta {
     /// Identity. `None` only in [`Default`]; every real source has one.
     pub id: Option<SourceRef>,

@@ -170,6 +170,7 @@ pub struct Volume {
 
 /// The backing of a volume, as far as reloads care.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum VolumeSource {
     /// `configMap.name`.
     ConfigMap(String),

@@ -16,6 +16,7 @@ use super::rate::WriteLimiter;
 /// A failed request to the API server.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code} {message}")]
+#[non_exhaustive]
 pub struct WriteError {
     /// HTTP status code; 0 for transport errors (no response).
     pub code: u16,
@@ -33,6 +34,13 @@ impl WriteError {
             message: message.into(),
             retry_after: None,
         }
+    }
+
+    /// The same error with the server's `Retry-After` (honoured by the engine's backoff).
+    #[must_use]
+    pub fn with_retry_after(mut self, after: Duration) -> Self {
+        self.retry_after = Some(after);
+        self
     }
 
     /// A stable, low-cardinality name for metrics and event reasons.
@@ -69,6 +77,7 @@ pub trait WorkloadWriter: Send + Sync {
 
 /// How one write ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WriteOutcome {
     /// Written; the server's new state.
     Written(IndexedWorkload),

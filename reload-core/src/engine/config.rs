@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::custom_kind::CustomKind;
 use crate::matcher::AnnotationKeys;
 use crate::source::SourceKind;
 use crate::workload::WorkloadKind;
@@ -76,6 +77,7 @@ pub struct EngineConfig {
     source_label_selector: Option<String>,
     excluded_secret_types: Vec<String>,
     workload_kinds: Vec<WorkloadKind>,
+    custom_kinds: Vec<CustomKind>,
     watch_configmaps: bool,
     watch_secrets: bool,
     reload_on_create: bool,
@@ -117,6 +119,7 @@ impl Default for EngineConfig {
                 WorkloadKind::CronJob,
                 WorkloadKind::Job,
             ],
+            custom_kinds: Vec::new(),
             watch_configmaps: true,
             watch_secrets: true,
             reload_on_create: false,
@@ -189,6 +192,23 @@ impl EngineConfig {
         if on {
             self.workload_kinds.push(WorkloadKind::Rollout);
         }
+        self
+    }
+
+    /// Watch and reload a custom workload kind (your CRD with a pod template), next to
+    /// [`EngineConfig::workload_kinds`]; registering the same kind again replaces it. When the
+    /// API server does not serve it, [`super::Engine::run`] reports
+    /// [`super::EngineEvent::KindUnavailable`] once and runs without it. See [`CustomKind`].
+    #[must_use]
+    pub fn custom_kind(mut self, kind: CustomKind) -> Self {
+        self.custom_kinds.retain(|k| k.kind() != kind.kind());
+        self.custom_kinds.push(kind);
+        self
+    }
+
+    /// Keeps only the custom kinds `keep` accepts (the engine drops kinds the server lacks).
+    pub(super) fn retain_custom_kinds(mut self, keep: impl Fn(&CustomKind) -> bool) -> Self {
+        self.custom_kinds.retain(keep);
         self
     }
 
@@ -425,6 +445,11 @@ impl EngineConfig {
     /// Watched workload kinds.
     pub fn get_workload_kinds(&self) -> &[WorkloadKind] {
         &self.workload_kinds
+    }
+
+    /// Registered custom workload kinds (see [`EngineConfig::custom_kind`]).
+    pub fn get_custom_kinds(&self) -> &[CustomKind] {
+        &self.custom_kinds
     }
 
     /// Whether ConfigMaps are watched.

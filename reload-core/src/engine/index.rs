@@ -14,6 +14,26 @@ const DROPPED_ANNOTATIONS: &[&str] = &["kubectl.kubernetes.io/last-applied-confi
 
 /// A workload as the engine indexes it: the decision model plus what writes and the
 /// restart-safety rules need.
+///
+/// Users writing their own [`crate::Watcher`]`<IndexedWorkload>` build it from the model and
+/// the object's metadata, without naming every field:
+///
+/// ```
+/// use kube::api::ObjectMeta;
+/// use reload_core::engine::IndexedWorkload;
+/// use reload_core::{Workload, WorkloadKind, WorkloadRef};
+///
+/// let meta = ObjectMeta {
+///     uid: Some("0b1c".into()),
+///     resource_version: Some("42".into()),
+///     ..ObjectMeta::default()
+/// };
+/// let workload = Workload::new(WorkloadRef::new(WorkloadKind::Custom("Worker".into()), "apps", "w"));
+/// let indexed = IndexedWorkload::new(workload).with_metadata(&meta);
+/// assert_eq!(indexed.uid.as_deref(), Some("0b1c"));
+/// assert_eq!(indexed.resource_version.as_deref(), Some("42"));
+/// assert!(!indexed.paused);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexedWorkload {
     /// The compact decision model.
@@ -38,6 +58,23 @@ impl IndexedWorkload {
             created_ms: None,
             paused: false,
         }
+    }
+
+    /// Sets the server metadata the engine reads: `uid`, `resourceVersion` and
+    /// `creationTimestamp` (`None` where `meta` has none).
+    #[must_use]
+    pub fn with_metadata(mut self, meta: &kube::api::ObjectMeta) -> Self {
+        self.uid.clone_from(&meta.uid);
+        self.resource_version.clone_from(&meta.resource_version);
+        self.created_ms = meta.creation_timestamp.as_ref().map(|t| t.0.as_millisecond());
+        self
+    }
+
+    /// Sets the uid.
+    #[must_use]
+    pub fn with_uid(mut self, uid: impl Into<String>) -> Self {
+        self.uid = Some(uid.into());
+        self
     }
 
     /// Sets the resourceVersion.

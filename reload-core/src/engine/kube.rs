@@ -9,7 +9,7 @@ use futures::stream::{BoxStream, StreamExt};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, DynamicObject, ObjectMeta, Patch, PatchParams};
+use kube::api::{Api, ObjectMeta, Patch, PatchParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource};
@@ -22,6 +22,7 @@ use crate::workload::{Workload, WorkloadKind, WorkloadRef};
 
 use super::apply::{WorkloadWriter, WriteError};
 use super::config::{CronJobMode, EngineConfig, Namespaces};
+use super::custom_kind::CustomKind;
 use super::index::IndexedWorkload;
 use super::kube_batch::{self, PendingRecreates};
 use super::kube_csi;
@@ -190,14 +191,7 @@ where
     for<'a> Workload: TryFrom<&'a K, Error = crate::Error>,
 {
     let workload = Workload::try_from(object).ok()?;
-    let meta = object.meta();
-    Some(IndexedWorkload {
-        workload,
-        uid: meta.uid.clone(),
-        resource_version: meta.resource_version.clone(),
-        created_ms: meta.creation_timestamp.as_ref().map(|t| t.0.as_millisecond()),
-        paused: false,
-    })
+    Some(IndexedWorkload::new(workload).with_metadata(object.meta()))
 }
 
 fn deployment(d: &Deployment) -> Option<IndexedWorkload> {
@@ -222,8 +216,8 @@ pub(super) fn job(j: &Job) -> Option<IndexedWorkload> {
 }
 
 /// The workload watchers of `config` (Deployment, DaemonSet, StatefulSet, CronJob, Job, Argo
-/// Rollout; custom kinds are not supported by the engine yet and are ignored). Rollouts are
-/// watched as given: [`Engine::run`] drops the kind first when the API server does not serve it.
+/// Rollout, and every [`EngineConfig::custom_kind`]). Rollouts and custom kinds are watched as
+/// given: [`Engine::run`] drops a kind first when the API server does not serve it.
 pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<WorkloadWatcher> {
     let mut out = Vec::new();
     for kind in config.get_workload_kinds() {
@@ -254,17 +248,7 @@ pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<Workload
                 }
             }
             WorkloadKind::Rollout => {
-                let resource = kube_rollout::rollout_resource();
-                let apis: Vec<Api<DynamicObject>> = match config.get_namespaces() {
-                    Namespaces::All => vec![Api::all_with(client.clone(), &resource)],
-                    Namespaces::List(list) => list
-                        .iter()
-                        .map(|ns| Api::namespaced_with(client.clone(), ns, &resource))
-                        .collect(),
-                    // Opened per selected namespace by the engine (`NamespaceScope`).
-                    Namespaces::Selector(_) => Vec::new(),
-                };
-                for api in apis {
+                for api in kube_rollout::rollout_kind().apis(client, config.get_namespaces()) {
                     out.push(watch_fallible(
                         api,
                         watcher::Config::default(),
@@ -276,18 +260,22 @@ pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<Workload
             _ => {}
         }
     }
+    for custom in config.get_custom_kinds() {
+        out.extend(custom.watchers(client, config.get_namespaces()));
+    }
     out
 }
 
 /// Writes Deployments, DaemonSets and StatefulSets with strategic-merge PATCHes, CronJobs by
 /// creating a Job from their job template and Jobs by recreating them
-/// (the private `kube_batch` module), and Argo Rollouts by merge patch or update (the private
-/// `kube_rollout` module).
+/// (the private `kube_batch` module), Argo Rollouts and [`CustomKind`]s by merge patch (the
+/// private `kube_rollout` module, [`CustomKind::write`]).
 pub struct KubeWriter {
     client: Client,
     params: PatchParams,
     pending: Arc<PendingRecreates>,
     cronjob_mode: CronJobMode,
+    custom_kinds: Vec<CustomKind>,
 }
 
 impl KubeWriter {
@@ -301,7 +289,23 @@ impl KubeWriter {
             },
             pending: Arc::default(),
             cronjob_mode: CronJobMode::CreateJob,
+            custom_kinds: Vec::new(),
         }
+    }
+
+    /// The custom kinds this writer writes; must match the engine's
+    /// [`EngineConfig::custom_kind`]s (other `WorkloadKind::Custom` workloads get 422).
+    #[must_use]
+    pub fn custom_kinds(mut self, kinds: Vec<CustomKind>) -> Self {
+        self.custom_kinds = kinds;
+        self
+    }
+
+    fn custom(&self, id: &WorkloadRef) -> Result<&CustomKind, WriteError> {
+        self.custom_kinds
+            .iter()
+            .find(|k| *k.kind() == id.kind)
+            .ok_or_else(|| unsupported(id))
     }
 
     /// How CronJobs are written (default [`CronJobMode::CreateJob`]); must match the engine's
@@ -376,7 +380,9 @@ impl WorkloadWriter for KubeWriter {
             WorkloadKind::Job => {
                 return kube_batch::write_job(&self.client, &self.params, &self.pending, id, body).await;
             }
-            _ => return Err(unsupported(id)),
+            WorkloadKind::Custom(_) => {
+                return self.custom(id)?.write(&self.client, &self.params, id, body).await;
+            }
         };
         state.ok_or_else(|| WriteError::new(422, "the server returned a workload without a pod template"))
     }
@@ -395,8 +401,8 @@ impl WorkloadWriter for KubeWriter {
             }
             WorkloadKind::CronJob => cronjob(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?),
             WorkloadKind::Job => job(&Api::namespaced(c, ns).get(name).await.map_err(write_error)?),
-            WorkloadKind::Rollout => return kube_rollout::get_rollout(&self.client, id).await,
-            _ => return Err(unsupported(id)),
+            WorkloadKind::Rollout => return kube_rollout::rollout_kind().get(&self.client, id).await,
+            WorkloadKind::Custom(_) => return self.custom(id)?.get(&self.client, id).await,
         };
         state.ok_or_else(|| WriteError::new(422, "the server returned a workload without a pod template"))
     }
@@ -438,11 +444,23 @@ impl Engine {
             });
             engine.config = engine.config.csi(false);
         }
+        let mut unserved = Vec::new();
+        for custom in engine.config.get_custom_kinds() {
+            if let Err(cause) = kube_rollout::check_served(&client, custom.resource()).await {
+                engine.observer.observe(&EngineEvent::KindUnavailable {
+                    kind: custom.kind().to_string(),
+                    cause,
+                });
+                unserved.push(custom.kind().clone());
+            }
+        }
+        engine.config = engine.config.retain_custom_kinds(|k| !unserved.contains(k.kind()));
         let sources = source_watchers(&client, &engine.config, &engine.hasher);
         let workloads = workload_watchers(&client, &engine.config);
         let scope = super::namespaces::NamespaceScope::kube(&client, &engine.config, &engine.hasher);
         let writer = KubeWriter::new(client, engine.config.get_field_manager())
-            .cronjob_mode(engine.config.get_cronjob_mode());
+            .cronjob_mode(engine.config.get_cronjob_mode())
+            .custom_kinds(engine.config.get_custom_kinds().to_vec());
         engine
             .run_scoped(sources, workloads, scope, Arc::new(writer), shutdown)
             .await

@@ -1,18 +1,19 @@
-//! The kube edge for Argo Rollouts: the watch (as `DynamicObject`s, the kind is a CRD), the
-//! discovery check at start-up, and the writes around the pure transformations of
-//! [`super::rollout`].
+//! The kube edge for Argo Rollouts: a [`CustomKind`] named `Rollout` (watched as
+//! `DynamicObject`s, the kind is a CRD), plus what is special about it: the `spec.workloadRef`
+//! report, the discovery check at start-up, and the `restart` mode write around the pure
+//! transformations of [`super::rollout`].
 
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
+use kube::api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::Value;
 
-use crate::workload::{Workload, WorkloadKind, WorkloadRef};
+use crate::workload::{WorkloadKind, WorkloadRef};
 
 use super::apply::WriteError;
-use super::batch::split_body;
+use super::custom_kind::CustomKind;
 use super::index::IndexedWorkload;
 use super::kube::write_error;
-use super::rollout::{restart_at, updated_rollout};
+use super::rollout::restart_at;
 
 /// The Rollout kind (`argoproj.io/v1alpha1`, plural `rollouts`).
 pub fn rollout_resource() -> ApiResource {
@@ -20,6 +21,11 @@ pub fn rollout_resource() -> ApiResource {
         &GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"),
         "rollouts",
     )
+}
+
+/// Rollouts as a custom kind: pod template at `spec.template`, named `WorkloadKind::Rollout`.
+pub fn rollout_kind() -> CustomKind {
+    CustomKind::new(rollout_resource(), "/spec/template").named(WorkloadKind::Rollout)
 }
 
 /// Whether the API server serves `resource` (its group-version lists the plural). `Err` says
@@ -38,89 +44,44 @@ pub async fn check_served(client: &Client, resource: &ApiResource) -> Result<(),
 /// The indexed form of a Rollout; `Err` for a Rollout that cannot be reloaded (no inline pod
 /// template, e.g. `spec.workloadRef`), `None` for an object without name or namespace.
 pub fn rollout(object: &DynamicObject) -> Option<crate::Result<IndexedWorkload>> {
-    let meta = &object.metadata;
-    let id = WorkloadRef::new(WorkloadKind::Rollout, meta.namespace.clone()?, meta.name.clone()?);
-    let value = serde_json::to_value(object).ok()?;
-    let workload = match Workload::from_json(WorkloadKind::Rollout, &value) {
-        Ok(workload) => workload,
-        Err(error) => {
-            let reason = if value["spec"].get("workloadRef").is_some() {
-                "the Rollout uses spec.workloadRef and has no inline pod template; \
-                 reload the referenced Deployment instead"
-                    .to_owned()
-            } else {
-                error.to_string()
-            };
-            return Some(Err(crate::Error::UnsupportedWorkload { workload: id, reason }));
+    match rollout_kind().index(object)? {
+        Err(crate::Error::UnsupportedWorkload { workload, .. })
+            if object.data["spec"].get("workloadRef").is_some() =>
+        {
+            Some(Err(crate::Error::UnsupportedWorkload {
+                workload,
+                reason: "the Rollout uses spec.workloadRef and has no inline pod template; \
+                         reload the referenced Deployment instead"
+                    .to_owned(),
+            }))
         }
-    };
-    Some(Ok(IndexedWorkload {
-        workload,
-        uid: meta.uid.clone(),
-        resource_version: meta.resource_version.clone(),
-        created_ms: meta.creation_timestamp.as_ref().map(|t| t.0.as_millisecond()),
-        paused: false,
-    }))
-}
-
-fn unreadable(id: &WorkloadRef) -> WriteError {
-    WriteError::new(422, format!("the server returned {id} without a pod template"))
-}
-
-fn api(client: &Client, id: &WorkloadRef) -> Api<DynamicObject> {
-    Api::namespaced_with(client.clone(), &id.namespace, &rollout_resource())
-}
-
-fn indexed(object: &DynamicObject, id: &WorkloadRef) -> Result<IndexedWorkload, WriteError> {
-    match rollout(object) {
-        Some(Ok(indexed)) => Ok(indexed),
-        _ => Err(unreadable(id)),
+        other => Some(other),
     }
 }
 
-/// GETs a Rollout.
-pub async fn get_rollout(client: &Client, id: &WorkloadRef) -> Result<IndexedWorkload, WriteError> {
-    let object = api(client, id).get(&id.name).await.map_err(write_error)?;
-    indexed(&object, id)
-}
-
-/// Writes a Rollout: a restart patch (`spec.restartAt`) or a metadata-only body as a JSON merge
-/// patch; a body with template edits as GET, apply, PUT under the resourceVersion read (409 when
-/// it changed since the engine planned, so the engine re-plans).
+/// Writes a Rollout: in `restart` mode (the body sets `spec.restartAt`) the body as a JSON
+/// merge patch; otherwise as every custom kind ([`CustomKind::write`]: the template edits under
+/// `spec.template`, guarded by the resourceVersion read when containers are edited).
 pub async fn write_rollout(
     client: &Client,
     params: &PatchParams,
     id: &WorkloadRef,
     body: &Value,
 ) -> Result<IndexedWorkload, WriteError> {
-    let api = api(client, id);
-    let split = split_body(body, &WorkloadKind::Rollout);
-    if restart_at(body).is_some() || split.template.is_none() {
-        let patched = api
-            .patch(&id.name, params, &Patch::Merge(body))
-            .await
-            .map_err(write_error)?;
-        return indexed(&patched, id);
+    let kind = rollout_kind();
+    if restart_at(body).is_none() {
+        return kind.write(client, params, id, body).await;
     }
-    let current = api.get(&id.name).await.map_err(write_error)?;
-    let planned_on = split.metadata["metadata"]["resourceVersion"].as_str();
-    if planned_on.is_some() && planned_on != current.metadata.resource_version.as_deref() {
-        return Err(WriteError::new(
-            409,
-            "the Rollout changed since the engine planned",
-        ));
-    }
-    let current = serde_json::to_value(&current)
-        .map_err(|e| WriteError::new(422, format!("cannot read the Rollout: {e}")))?;
-    let updated: DynamicObject = serde_json::from_value(updated_rollout(&current, &split))
-        .map_err(|e| WriteError::new(422, format!("cannot build the Rollout: {e}")))?;
-    let post = PostParams {
-        field_manager: params.field_manager.clone(),
-        ..PostParams::default()
-    };
-    let replaced = api
-        .replace(&id.name, &post, &updated)
+    let api = kube::Api::<DynamicObject>::namespaced_with(client.clone(), &id.namespace, kind.resource());
+    let patched = api
+        .patch(&id.name, params, &Patch::Merge(body))
         .await
         .map_err(write_error)?;
-    indexed(&replaced, id)
+    match rollout(&patched) {
+        Some(Ok(indexed)) => Ok(indexed),
+        _ => Err(WriteError::new(
+            422,
+            format!("the server returned {id} without a pod template"),
+        )),
+    }
 }

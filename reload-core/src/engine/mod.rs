@@ -132,6 +132,7 @@ mod apply;
 pub mod baseline;
 pub mod batch;
 mod config;
+mod custom_kind;
 mod decide;
 mod handle;
 mod index;
@@ -155,6 +156,7 @@ mod fixtures;
 
 pub use apply::{WorkloadWriter, WriteError, WriteOutcome};
 pub use config::{CronJobMode, EngineConfig, Namespaces, Rate};
+pub use custom_kind::CustomKind;
 pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
 pub use handle::EngineHandle;
 pub use index::{IndexedWorkload, WorkloadIndex};

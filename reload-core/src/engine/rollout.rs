@@ -5,10 +5,11 @@
 //! the engine's body is turned into what Reloader does per mode
 //! (`reloader.stakater.com/rollout-strategy` on the Rollout's metadata):
 //!
-//! - **rollout** (default): the pod template carries the strategy's env var or annotation. The
-//!   Rollout is read, the template part of the engine's body applied to it
-//!   ([`updated_rollout`]), and the whole object written back under the resourceVersion read
-//!   (Reloader's full UPDATE; a concurrent change gives 409 and the engine re-plans).
+//! - **rollout** (default): the pod template carries the strategy's env var or annotation,
+//!   written as for every custom kind ([`super::CustomKind`]): a JSON merge patch of the
+//!   template; for env var edits the Rollout is read first and its whole `containers` list is
+//!   sent under the resourceVersion read (Reloader does a full UPDATE; a concurrent change
+//!   gives 409 either way and the engine re-plans).
 //! - **restart**: a JSON merge patch setting `spec.restartAt` (RFC3339 now) **and**, in the same
 //!   patch, the record of the applied digest in the Rollout's metadata annotation
 //!   `reloader.rs/baseline` ([`restart_patch`]). The template is not written (that would start
@@ -20,7 +21,6 @@ use serde_json::{Value, json};
 use crate::matcher::ROLLOUT_STRATEGY;
 use crate::workload::{Workload, WorkloadKind};
 
-use super::batch::{SplitBody, apply_template_patch, merge_annotations};
 
 /// Whether `workload` is a Rollout in `restart` mode (its metadata annotation
 /// `reloader.stakater.com/rollout-strategy` is exactly `restart`).
@@ -50,25 +50,9 @@ pub fn restart_at(body: &Value) -> Option<&str> {
     body["spec"]["restartAt"].as_str()
 }
 
-/// The rollout-mode replacement of `current` (the Rollout as read): the metadata annotations
-/// and the template part of `split` applied; server-managed `managedFields` dropped. Keeps
-/// `current`'s resourceVersion, so the write is conditional on what was read.
-pub fn updated_rollout(current: &Value, split: &SplitBody) -> Value {
-    let mut object = current.clone();
-    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("managedFields");
-    }
-    merge_annotations(&mut object, &split.metadata["metadata"]["annotations"]);
-    if let (Some(patch), Some(template)) = (&split.template, object.pointer_mut("/spec/template")) {
-        apply_template_patch(template, patch);
-    }
-    object
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::batch::split_body;
     use crate::workload::WorkloadRef;
 
     fn rollout(strategy: Option<&str>) -> Workload {
@@ -108,41 +92,5 @@ mod tests {
         );
         assert_eq!(restart_at(&patch), Some("2026-01-02T03:04:05Z"));
         assert_eq!(restart_at(&body), None);
-    }
-
-    #[test]
-    fn updated_rollout_applies_env_and_annotations_and_keeps_everything_else() {
-        let current = json!({
-            "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
-            "metadata": {"name": "r", "namespace": "ns", "resourceVersion": "9",
-                         "annotations": {"keep": "1"}, "managedFields": [{}]},
-            "spec": {"replicas": 3, "strategy": {"canary": {}}, "template": {
-                "metadata": {"labels": {"app": "r"}},
-                "spec": {"containers": [
-                    {"name": "app", "image": "i", "env": [{"name": "A", "value": "1"}]},
-                    {"name": "side", "image": "s"}
-                ]}
-            }}
-        });
-        let body = json!({
-            "metadata": {"annotations": {"reloader.rs/baseline": "{}"}},
-            "spec": {"template": {
-                "metadata": {"annotations": {"t": "v"}},
-                "spec": {"containers": [{"name": "app", "env": [{"name": "STAKATER_X", "value": "d"}]}]}
-            }}
-        });
-        let updated = updated_rollout(&current, &split_body(&body, &WorkloadKind::Rollout));
-        assert_eq!(updated["metadata"]["resourceVersion"], "9");
-        assert!(updated["metadata"].get("managedFields").is_none());
-        assert_eq!(updated["metadata"]["annotations"]["keep"], "1");
-        assert_eq!(updated["metadata"]["annotations"]["reloader.rs/baseline"], "{}");
-        assert_eq!(updated["spec"]["replicas"], 3);
-        assert_eq!(updated["spec"]["template"]["metadata"]["labels"]["app"], "r");
-        assert_eq!(updated["spec"]["template"]["metadata"]["annotations"]["t"], "v");
-        assert_eq!(
-            updated["spec"]["template"]["spec"]["containers"][0]["env"],
-            json!([{"name": "A", "value": "1"}, {"name": "STAKATER_X", "value": "d"}])
-        );
-        assert_eq!(updated["spec"]["template"]["spec"]["containers"][1]["image"], "s");
     }
 }

@@ -131,6 +131,42 @@ impl Workload {
             .map_err(|e| read_error(&kind, &metadata, format!("invalid {}: {e}", path.join("."))))?;
         from_parts(kind, &metadata, Some(&template), "")
     }
+
+    /// A workload of `kind` from the object's JSON: `metadata` and the pod template at the JSON
+    /// pointer `template_pointer` (RFC 6901, e.g. `/spec/template`, or
+    /// `/spec/jobTemplate/spec/template`). For custom kinds whose template lives anywhere
+    /// (see `engine::CustomKind`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Workload::from_json`]; the message names the pointer.
+    ///
+    /// ```
+    /// use reload_core::{Workload, WorkloadKind};
+    ///
+    /// let object = serde_json::json!({
+    ///     "metadata": {"name": "nightly", "namespace": "default"},
+    ///     "spec": {"runner": {"podTemplate": {"spec": {"containers": [{"name": "job"}]}}}}
+    /// });
+    /// let kind = WorkloadKind::Custom("Pipeline".into());
+    /// let workload = Workload::from_json_at(kind, &object, "/spec/runner/podTemplate")?;
+    /// assert_eq!(workload.template.containers[0].name, "job");
+    /// # Ok::<(), reload_core::Error>(())
+    /// ```
+    pub fn from_json_at(kind: WorkloadKind, object: &serde_json::Value, template_pointer: &str) -> Result<Self> {
+        let metadata = match object.get("metadata") {
+            Some(value) => ObjectMeta::deserialize(value)
+                .map_err(|e| read_error(&kind, &ObjectMeta::default(), format!("invalid metadata: {e}")))?,
+            None => ObjectMeta::default(),
+        };
+        let template = object
+            .pointer(template_pointer)
+            .filter(|value| !value.is_null())
+            .ok_or_else(|| read_error(&kind, &metadata, format!("{template_pointer} is missing")))?;
+        let template = core::PodTemplateSpec::deserialize(template)
+            .map_err(|e| read_error(&kind, &metadata, format!("invalid {template_pointer}: {e}")))?;
+        from_parts(kind, &metadata, Some(&template), "")
+    }
 }
 
 /// Identity from `metadata`, then [`Workload::from_pod_template_spec`]; `missing` explains an
