@@ -9,6 +9,7 @@ use crate::workload::WorkloadKind;
 
 /// Which namespaces the engine watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Namespaces {
     /// Every namespace, with one cluster-wide watch per kind.
     All,

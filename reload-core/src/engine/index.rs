@@ -35,6 +35,7 @@ const DROPPED_ANNOTATIONS: &[&str] = &["kubectl.kubernetes.io/last-applied-confi
 /// assert!(!indexed.paused);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct IndexedWorkload {
     /// The compact decision model.
     pub workload: Workload,
