@@ -41,7 +41,10 @@ use serde_json::json;
 /// The custom kind: where it is served and where its pod template is.
 fn storefronts() -> CustomKind {
     let gvk = GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout");
-    CustomKind::new(ApiResource::from_gvk_with_plural(&gvk, "rollouts"), "/spec/template")
+    CustomKind::new(
+        ApiResource::from_gvk_with_plural(&gvk, "rollouts"),
+        "/spec/template",
+    )
 }
 
 /// Starts the embedded engine for Deployments and the custom kind. This is what a

@@ -23,7 +23,10 @@ const NS: &str = "custom";
 
 /// CronJobs described as a custom kind: the engine knows nothing about them but the pointer.
 fn nightly_kind() -> CustomKind {
-    CustomKind::new(ApiResource::erase::<CronJob>(&()), "/spec/jobTemplate/spec/template")
+    CustomKind::new(
+        ApiResource::erase::<CronJob>(&()),
+        "/spec/jobTemplate/spec/template",
+    )
 }
 
 fn cronjob(name: &str, cm: &str) -> Value {
@@ -85,19 +88,26 @@ async fn a_custom_kind_is_written_under_its_template_pointer(strategy: Strategy)
     assert_records(strategy, &template, "cfg", NS, &d2);
     let spec = after.spec.as_ref().expect("spec");
     assert_eq!(spec.schedule, "0 3 * * *", "the rest of the object is kept");
-    assert_eq!(spec.job_template.spec.as_ref().and_then(|s| s.backoff_limit), Some(2));
+    assert_eq!(
+        spec.job_template.spec.as_ref().and_then(|s| s.backoff_limit),
+        Some(2)
+    );
     let app = &template.spec.as_ref().expect("pod spec").containers[0];
     assert_eq!(app.image.as_deref(), Some("nginx"), "the container is kept whole");
     let env = app.env.as_deref().unwrap_or_default();
     assert!(
-        env.iter().any(|e| e.name == "KEEP" && e.value.as_deref() == Some("me")),
+        env.iter()
+            .any(|e| e.name == "KEEP" && e.value.as_deref() == Some("me")),
         "existing env entries survive the merge patch: {env:?}"
     );
     let jobs = Api::<Job>::namespaced(sim.client().expect("client"), NS)
         .list(&ListParams::default())
         .await
         .expect("jobs");
-    assert!(jobs.items.is_empty(), "a custom kind is patched, never given a Job");
+    assert!(
+        jobs.items.is_empty(),
+        "a custom kind is patched, never given a Job"
+    );
     assert_eq!(
         count(&engine.events(), |e| matches!(e, EngineEvent::Failed { .. })),
         0
@@ -121,10 +131,20 @@ async fn a_custom_kind_the_server_does_not_serve_is_reported_once_and_deployment
     seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
     seed(
         &sim,
-        workload("Deployment", NS, "web", auto(), json!({}), Path::EnvFrom.pod_spec("cfg")),
+        workload(
+            "Deployment",
+            NS,
+            "web",
+            auto(),
+            json!({}),
+            Path::EnvFrom.pod_spec("cfg"),
+        ),
     );
     let gvk = GroupVersionKind::gvk("example.com", "v1", "Widget");
-    let widgets = CustomKind::new(ApiResource::from_gvk_with_plural(&gvk, "widgets"), "/spec/template");
+    let widgets = CustomKind::new(
+        ApiResource::from_gvk_with_plural(&gvk, "widgets"),
+        "/spec/template",
+    );
     let engine = start(
         &sim,
         Strategy::EnvVars,
@@ -139,7 +159,10 @@ async fn a_custom_kind_the_server_does_not_serve_is_reported_once_and_deployment
     engine.wait_reloaded(1).await;
     let events = engine.events();
     assert_eq!(
-        count(&events, |e| matches!(e, EngineEvent::KindUnavailable { kind, .. } if kind == "Widget")),
+        count(
+            &events,
+            |e| matches!(e, EngineEvent::KindUnavailable { kind, .. } if kind == "Widget")
+        ),
         1,
         "{events:#?}"
     );

@@ -170,14 +170,21 @@ impl CustomKind {
                 .ok_or_else(|| {
                     WriteError::new(
                         422,
-                        format!("the {} has no pod template at {}", self.kind, self.template_pointer),
+                        format!(
+                            "the {} has no pod template at {}",
+                            self.kind, self.template_pointer
+                        ),
                     )
                 })?;
             apply_template_patch(&mut edited, &template_patch);
             let containers = edited.pointer("/spec/containers").cloned().unwrap_or(Value::Null);
             template.insert("spec".into(), serde_json::json!({ "containers": containers }));
             if let Some(read) = read {
-                insert_at(&mut patch, &["metadata", "resourceVersion"], Value::String(read.to_owned()));
+                insert_at(
+                    &mut patch,
+                    &["metadata", "resourceVersion"],
+                    Value::String(read.to_owned()),
+                );
             }
         }
         let segments = pointer_segments(&self.template_pointer);
@@ -255,9 +262,10 @@ impl CustomKind {
         let api = self.api(client, &id.namespace);
         let current = if self.needs_read(body) {
             let object = api.get(&id.name).await.map_err(write_error)?;
-            Some(serde_json::to_value(&object).map_err(|e| {
-                WriteError::new(422, format!("cannot read the {}: {e}", self.kind))
-            })?)
+            Some(
+                serde_json::to_value(&object)
+                    .map_err(|e| WriteError::new(422, format!("cannot read the {}: {e}", self.kind)))?,
+            )
         } else {
             None
         };

@@ -454,7 +454,9 @@ impl Engine {
                 unserved.push(custom.kind().clone());
             }
         }
-        engine.config = engine.config.retain_custom_kinds(|k| !unserved.contains(k.kind()));
+        engine.config = engine
+            .config
+            .retain_custom_kinds(|k| !unserved.contains(k.kind()));
         let sources = source_watchers(&client, &engine.config, &engine.hasher);
         let workloads = workload_watchers(&client, &engine.config);
         let scope = super::namespaces::NamespaceScope::kube(&client, &engine.config, &engine.hasher);

@@ -78,7 +78,7 @@
 //! | CronJob roll | any | (as above) | create ONE Job from the job template; record the digest in the CronJob's metadata `reloader.rs/baseline` first |
 //! | Job roll | any | (as above) | DELETE (Background) and CREATE the stripped copy, same name |
 //! | CronJob roll, [`CronJobMode::PatchTemplate`] | any | (as above) | PATCH the job template like a Deployment; no Job |
-//! | Rollout roll (`rollout` mode) | any | (as above) | GET, apply the template edits, PUT under the read resourceVersion |
+//! | Rollout or [`CustomKind`] roll (`rollout` mode) | any | (as above) | JSON merge PATCH of the template; env edits: GET, then the whole `containers` list under the read resourceVersion |
 //! | Rollout roll (`restart` mode) | any | (as above) | merge PATCH `spec.restartAt` + the digest in metadata `reloader.rs/baseline` |
 //! | Rollout with `spec.workloadRef` | any | any | none: `MatchProblem::UnsupportedWorkload` reported once |
 //! | Deployment roll with a valid pause-period | any | (as above) | same write adds `spec.paused: true` + `paused-at` (unless paused already) |
@@ -96,8 +96,9 @@
 //! succeeds (see `kube_batch`).
 //!
 //! Kinds: Deployment, DaemonSet, StatefulSet, CronJob and Job are watched by default; Argo
-//! Rollouts ([`EngineConfig::argo_rollouts`]) and CSI `SecretProviderClassPodStatus` sources
-//! ([`EngineConfig::csi`]) when enabled. Both are CRDs: [`Engine::run`] asks discovery at
+//! Rollouts ([`EngineConfig::argo_rollouts`]), your own kinds with a pod template
+//! ([`EngineConfig::custom_kind`], [`CustomKind`]) and CSI `SecretProviderClassPodStatus` sources
+//! ([`EngineConfig::csi`]) when enabled. These may be missing (CRDs): [`Engine::run`] asks discovery at
 //! start-up and, when the API server does not serve them, reports
 //! [`EngineEvent::KindUnavailable`] once and runs without them. Rollouts in `restart` mode
 //! record the applied digest in their metadata like CronJobs ([`rollout`]). Pause-period:

@@ -21,7 +21,6 @@ use serde_json::{Value, json};
 use crate::matcher::ROLLOUT_STRATEGY;
 use crate::workload::{Workload, WorkloadKind};
 
-
 /// Whether `workload` is a Rollout in `restart` mode (its metadata annotation
 /// `reloader.stakater.com/rollout-strategy` is exactly `restart`).
 pub fn is_restart_mode(workload: &Workload) -> bool {

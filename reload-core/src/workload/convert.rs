@@ -153,7 +153,11 @@ impl Workload {
     /// assert_eq!(workload.template.containers[0].name, "job");
     /// # Ok::<(), reload_core::Error>(())
     /// ```
-    pub fn from_json_at(kind: WorkloadKind, object: &serde_json::Value, template_pointer: &str) -> Result<Self> {
+    pub fn from_json_at(
+        kind: WorkloadKind,
+        object: &serde_json::Value,
+        template_pointer: &str,
+    ) -> Result<Self> {
         let metadata = match object.get("metadata") {
             Some(value) => ObjectMeta::deserialize(value)
                 .map_err(|e| read_error(&kind, &ObjectMeta::default(), format!("invalid metadata: {e}")))?,

@@ -40,7 +40,10 @@ fn env_body(planned_rv: Option<&str>) -> Value {
 #[test]
 fn a_pointer_without_a_leading_slash_is_normalised_and_the_kind_is_named_after_the_resource() {
     let gvk = GroupVersionKind::gvk("example.com", "v1", "Worker");
-    let kind = CustomKind::new(ApiResource::from_gvk_with_plural(&gvk, "workers"), "spec/template");
+    let kind = CustomKind::new(
+        ApiResource::from_gvk_with_plural(&gvk, "workers"),
+        "spec/template",
+    );
     assert_eq!(kind.template_pointer(), "/spec/template");
     assert_eq!(kind.kind(), &WorkloadKind::Custom("Worker".into()));
     assert_eq!(kind.resource().plural, "workers");
@@ -50,7 +53,10 @@ fn a_pointer_without_a_leading_slash_is_normalised_and_the_kind_is_named_after_t
 fn an_object_is_indexed_from_the_template_at_the_pointer_with_its_server_metadata() {
     let object: DynamicObject = serde_json::from_value(object(&template())).expect("object");
     let indexed = pipelines().index(&object).expect("named").expect("readable");
-    assert_eq!(indexed.workload.id, WorkloadRef::new(pipelines().kind().clone(), "ci", "nightly"));
+    assert_eq!(
+        indexed.workload.id,
+        WorkloadRef::new(pipelines().kind().clone(), "ci", "nightly")
+    );
     assert_eq!(indexed.workload.template.containers.len(), 2);
     assert_eq!(indexed.uid.as_deref(), Some("u1"));
     assert_eq!(indexed.resource_version.as_deref(), Some("7"));
@@ -115,8 +121,14 @@ fn container_edits_send_the_whole_edited_containers_list_guarded_by_the_read_res
             {"name": "sidecar", "image": "proxy:2"}
         ])
     );
-    assert!(patch["spec"].get("template").is_none(), "nothing is left at spec.template");
-    assert!(patch["spec"].get("schedule").is_none(), "only the template is written");
+    assert!(
+        patch["spec"].get("template").is_none(),
+        "nothing is left at spec.template"
+    );
+    assert!(
+        patch["spec"].get("schedule").is_none(),
+        "only the template is written"
+    );
 }
 
 #[test]
@@ -124,8 +136,17 @@ fn container_edits_planned_on_an_older_version_are_a_conflict_and_without_the_ob
     let stale = pipelines().merge_patch(&env_body(Some("6")), Some(&object(&template())));
     assert_eq!(stale.expect_err("stale").code, 409);
     let current = pipelines().merge_patch(&env_body(Some("7")), Some(&object(&template())));
-    assert_eq!(current.expect("planned on the version read")["metadata"]["resourceVersion"], "7");
-    assert_eq!(pipelines().merge_patch(&env_body(None), None).expect_err("no object").code, 422);
+    assert_eq!(
+        current.expect("planned on the version read")["metadata"]["resourceVersion"],
+        "7"
+    );
+    assert_eq!(
+        pipelines()
+            .merge_patch(&env_body(None), None)
+            .expect_err("no object")
+            .code,
+        422
+    );
     let mut no_template = object(&template());
     no_template["spec"] = json!({});
     let missing = pipelines().merge_patch(&env_body(None), Some(&no_template));

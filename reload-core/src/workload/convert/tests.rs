@@ -385,8 +385,11 @@ fn json_with_the_template_at_a_custom_pointer_reads_it_and_a_missing_one_names_t
     let workload = Workload::from_json_at(kind.clone(), &object, "/spec/runner/podTemplate").expect("read");
     assert_eq!(
         workload,
-        Workload::from_json(kind.clone(), &json!({"metadata": metadata(), "spec": {"template": template()}}))
-            .expect("read")
+        Workload::from_json(
+            kind.clone(),
+            &json!({"metadata": metadata(), "spec": {"template": template()}})
+        )
+        .expect("read")
     );
     match Workload::from_json_at(kind, &object, "/spec/template") {
         Err(Error::ReadObject { problem, .. }) => assert!(problem.contains("/spec/template"), "{problem}"),
