@@ -14,8 +14,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use engine_support::{
-    Path, Strategy, assert_records, assert_untouched, auto, config, configmap, digest_of, seed, set_data,
-    start, start_with_client, template, workload,
+    Strategy, assert_records, assert_untouched, config, configmap, deployment_on, digest_of, seed, set_data,
+    start_on_configmap, start_with_client, template,
 };
 use http::Request;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -25,7 +25,7 @@ use reload_core::engine::EngineEvent;
 use reload_core::matcher::MatcherConfig;
 use reload_tests::sim::Simulator;
 use reload_tests::sim::objects::format_rfc3339;
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::watch;
 
 const NS: &str = "fresh";
@@ -52,24 +52,13 @@ async fn start_of_a_second() {
     }
 }
 
-fn deployment(name: &str, cm: &str) -> Value {
-    workload(
-        "Deployment",
-        NS,
-        name,
-        auto(),
-        json!({}),
-        Path::EnvFrom.pod_spec(cm),
-    )
-}
-
 /// Creates a Deployment on `cm` through the API; returns its creationTimestamp.
 async fn create(sim: &Simulator, name: &str, cm: &str) -> String {
     let api: Api<Deployment> = Api::namespaced(sim.client().expect("client"), NS);
     let created = api
         .create(
             &PostParams::default(),
-            &serde_json::from_value(deployment(name, cm)).expect("a Deployment"),
+            &serde_json::from_value(deployment_on(NS, name, cm)).expect("a Deployment"),
         )
         .await
         .expect("created");
@@ -92,18 +81,15 @@ fn baselined(events: &[EngineEvent], name: &str) -> bool {
 
 #[tokio::test]
 async fn deployment_created_in_the_same_second_right_after_a_change_is_not_rolled() {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, configmap(NS, "app", json!({"k": "v0"})));
     // The witness rolls on every change: once it has, the engine has observed the change.
-    seed(&sim, deployment("witness", "app"));
-    let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
-    engine.wait_baselined(1).await;
+    let workloads = vec![deployment_on(NS, "witness", "app")];
+    let (sim, engine) = start_on_configmap(NS, "app", workloads, Strategy::EnvVars, config()).await;
     // The case needs the change, its observation and the creation in one wall second; a
     // machine stalled past a second boundary gives another second a try.
     for attempt in 1..=8 {
         start_of_a_second().await;
         let before = wall_ms();
-        set_data(&sim, NS, "app", json!({"k": format!("v{attempt}")})).await;
+        set_data(&sim, NS, "app", json!({"k": format!("after-{attempt}")})).await;
         engine
             .wait_for("the witness to roll", |e| rollouts_of(e, "witness") >= attempt)
             .await;
@@ -203,7 +189,7 @@ where
 async fn deployment_created_just_before_a_change_but_indexed_after_it_is_rolled() {
     let sim = Simulator::start().await.expect("simulator");
     seed(&sim, configmap(NS, "app", json!({"k": "v1"})));
-    seed(&sim, deployment("witness", "app"));
+    seed(&sim, deployment_on(NS, "witness", "app"));
     let (open, gate) = watch::channel(false);
     let client = ClientBuilder::try_from(sim.kube_config())
         .expect("client builder")
