@@ -54,7 +54,7 @@ COMBINATIONS = {
         "ALERT_ON_RELOAD": "true", "ALERT_SINK": "Slack", "ALERT_WEBHOOK_URL": "https://hooks.example/a"}}}}},
     "our additions": {"reloader": {
         "dryRun": True, "debounce": "1m30s", "rolloutRate": 0.5, "excludeSecretTypes": ["helm.sh/release.v1", "kubernetes.io/tls"],
-        "baselines": False}},
+        "baselines": False, "cronJobReload": "patch-template", "enableDebugEndpoints": True}},
     "no excluded secret types": {"reloader": {"excludeSecretTypes": []}},
     "zero debounce": {"reloader": {"debounce": "0"}},
     "everything on": EVERYTHING_ON,
@@ -116,6 +116,10 @@ class BinaryAcceptsRenderedArgsTest(unittest.TestCase):
         self.assertEqual(settings["rolloutRate"], 0.5)
         self.assertEqual(settings["excludeSecretTypes"], ["helm.sh/release.v1", "kubernetes.io/tls"])
         self.assertEqual(settings["baselines"], False)
+        self.assertEqual(settings["cronjobReload"], "patch-template")
+        self.assertEqual(settings["debugEndpoints"], True)
+        defaults = self.settings({})
+        self.assertEqual((defaults["cronjobReload"], defaults["debugEndpoints"]), ("create-job", False))
         self.assertEqual(self.settings(COMBINATIONS["no excluded secret types"])["excludeSecretTypes"], [])
 
 

@@ -227,9 +227,10 @@ class FlagsTest(unittest.TestCase):
         docs = render({"reloader": {
             "dryRun": True, "debounce": "5s", "rolloutRate": 2.5, "excludeSecretTypes": [], "baselines": False,
             "hashKeySecret": {"name": "reloader-key", "key": "k"},
+            "cronJobReload": "patch-template", "enableDebugEndpoints": True,
         }})
         for flag in ["--dry-run=true", "--debounce=5s", "--rollout-rate=2.5", "--exclude-secret-types=",
-                     "--baselines=false",
+                     "--baselines=false", "--cronjob-reload=patch-template", "--enable-debug-endpoints=true",
                      "--hash-key-file=/etc/reloader/hash-key/hash-key"]:
             self.assertIn(flag, args(docs))
         pod = one(docs, "Deployment")["spec"]["template"]["spec"]
@@ -428,6 +429,15 @@ class SchemaTest(unittest.TestCase):
         self.assert_rejected({"reloader": {"namespaces": 3}}, "/reloader/namespaces")
         self.assert_rejected({"reloader": {"debounce": "5 seconds"}}, "/reloader/debounce")
         self.assert_rejected({"reloader": {"rolloutRate": -1}}, "/reloader/rolloutRate")
+
+    def test_schema_rejects_an_unknown_cronjob_reload_mode_and_a_non_boolean_debug_switch(self):
+        self.assert_rejected({"reloader": {"cronJobReload": "sometimes"}}, "/reloader/cronJobReload")
+        self.assert_rejected({"reloader": {"enableDebugEndpoints": "yes"}}, "/reloader/enableDebugEndpoints")
+
+    def test_cronjob_reload_default_and_debug_endpoints_off_emit_no_flag(self):
+        for values in [{"cronJobReload": "create-job"}, {"cronJobReload": ""}, {"enableDebugEndpoints": False}]:
+            with self.subTest(values):
+                self.assertEqual(args(render({"reloader": values})), ["--log-level=info"])
 
     def test_schema_accepts_every_documented_strategy(self):
         for strategy in ["default", "env-vars", "annotations"]:

@@ -408,16 +408,7 @@ async fn sigterm_during_a_burst_exits_cleanly_and_the_next_start_completes_the_b
 async fn with_ha_only_the_leader_writes_and_a_standby_takes_over_a_killed_leader() {
     let sim = cluster().await;
     namespace(&sim, "reloader", json!({}));
-    let replica = |pod: &str| {
-        Launch::new(&sim)
-            .arg("--enable-ha")
-            .arg("--leader-election-lease-duration=2s")
-            .arg("--leader-election-renew-deadline=1s")
-            .arg("--leader-election-retry-period=200ms")
-            .env("POD_NAME", pod)
-            .env("POD_NAMESPACE", "reloader")
-            .start()
-    };
+    let replica = |pod: &str| Launch::new(&sim).start_ha_replica(pod);
     let mut one = replica("one");
     one.wait_line("became leader").await;
     one.wait_synced().await;

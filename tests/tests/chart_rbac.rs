@@ -1,8 +1,9 @@
 //! RBAC sufficiency of the Helm chart (issue 7; Reloader #1041 shipped a ClusterRole without
-//! `secrets`): the chart is rendered for each scope mode, with and without HA; the simulator
-//! gives a bearer token EXACTLY the rules the chart binds to its ServiceAccount (a RoleBinding's
-//! namespace decides where its Role applies); the real `reloader` binary runs with the rendered
-//! container args and env and a kubeconfig carrying that token. A ConfigMap and a Secret change
+//! `secrets`): the chart is rendered for each scope mode (global, single namespace, namespaces
+//! list, namespace selector), with and without HA; the simulator gives a bearer token EXACTLY the
+//! rules the chart binds to its ServiceAccount (a RoleBinding's namespace decides where its Role
+//! applies); the real `reloader` binary runs with the rendered container args and env and a
+//! kubeconfig carrying that token. A ConfigMap and a Secret change
 //! must then reload a Deployment and a CronJob, write Events, and (HA) acquire the Lease, with
 //! zero 403 answered to that user. A negative control removes `secrets` from the rules and
 //! checks that the 403 is seen, so the check can fail.
@@ -105,6 +106,8 @@ enum Mode {
     Single,
     /// `namespaces: [team-a, team-b]`: a Role in each (and in the release namespace).
     Namespaces,
+    /// `namespaceSelector: team=reload`: the ClusterRole plus `namespaces` list/watch.
+    Selector,
 }
 
 impl Mode {
@@ -113,6 +116,7 @@ impl Mode {
             Mode::Global => json!({"watchGlobally": true}),
             Mode::Single => json!({"watchGlobally": false}),
             Mode::Namespaces => json!({"watchGlobally": false, "namespaces": ["team-a", "team-b"]}),
+            Mode::Selector => json!({"watchGlobally": true, "namespaceSelector": "team=reload"}),
         };
         let mut reloader = scope;
         reloader["enableHA"] = json!(ha);
@@ -124,15 +128,23 @@ impl Mode {
         match self {
             Mode::Global => &["team-a", "team-b"],
             Mode::Single => &["reloader"],
-            Mode::Namespaces => &["team-a", "team-b"],
+            Mode::Namespaces | Mode::Selector => &["team-a", "team-b"],
+        }
+    }
+
+    /// The labels of the app namespaces (the selector mode selects them by label).
+    fn namespace_labels(self) -> Value {
+        match self {
+            Mode::Selector => json!({"team": "reload"}),
+            Mode::Global | Mode::Single | Mode::Namespaces => json!({}),
         }
     }
 }
 
 /// ConfigMap `app-config`, Secret `app-secret`, and Deployment `web` plus CronJob `nightly`
 /// (both `reloader.stakater.com/auto`) that take both through `envFrom`.
-fn seed_apps(sim: &Simulator, ns: &str) {
-    namespace(sim, ns, json!({}));
+fn seed_apps(sim: &Simulator, ns: &str, labels: Value) {
+    namespace(sim, ns, labels);
     let env_from = json!([{"configMapRef": {"name": "app-config"}}, {"secretRef": {"name": "app-secret"}}]);
     let auto = json!({"reloader.stakater.com/auto": "true"});
     let objects = [
@@ -270,7 +282,7 @@ async fn chart_rules_suffice(mode: Mode, ha: bool) {
         .expect("simulator starts");
     namespace(&sim, &rendered.namespace, json!({}));
     for ns in mode.app_namespaces() {
-        seed_apps(&sim, ns);
+        seed_apps(&sim, ns, mode.namespace_labels());
     }
 
     let reloader = rendered.launch(&sim);
@@ -361,6 +373,16 @@ async fn namespaces_list_rules_with_ha_suffice_for_leader_election_too() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_selector_rules_suffice_for_reloads_and_events() {
+    chart_rules_suffice(Mode::Selector, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_selector_rules_with_ha_suffice_for_leader_election_too() {
+    chart_rules_suffice(Mode::Selector, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chart_without_secrets_list_is_caught_by_a_403() {
     let rendered = Rendered::of(&Mode::Global.values(false));
     let mut rules = rendered.rules();
@@ -381,7 +403,7 @@ async fn a_chart_without_secrets_list_is_caught_by_a_403() {
         .await
         .expect("simulator starts");
     namespace(&sim, &rendered.namespace, json!({}));
-    seed_apps(&sim, "team-a");
+    seed_apps(&sim, "team-a", json!({}));
 
     let reloader = rendered.launch(&sim);
     eventually("a 403 on listing secrets", || async {

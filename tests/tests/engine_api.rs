@@ -4,7 +4,10 @@
 
 mod engine_support;
 
-use engine_support::{Path, Strategy, auto, config, count, reloaded, seed, set_data, start, workload};
+use engine_support::{
+    Path, Strategy, auto, config, count, deployment_on, reloaded, seed, set_data, start, start_on_configmap,
+    workload,
+};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use reload_core::engine::EngineEvent;
@@ -15,26 +18,10 @@ use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_shared_by_forty_workloads_costs_forty_patches_and_no_reads() {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(
-        &sim,
-        engine_support::configmap("big", "shared", json!({"k": "v1"})),
-    );
-    for i in 0..40 {
-        seed(
-            &sim,
-            workload(
-                "Deployment",
-                "big",
-                &format!("w{i}"),
-                auto(),
-                json!({}),
-                Path::EnvFrom.pod_spec("shared"),
-            ),
-        );
-    }
-    let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
-    engine.wait_baselined(40).await;
+    let workloads = (0..40)
+        .map(|i| deployment_on("big", &format!("w{i}"), "shared"))
+        .collect();
+    let (sim, engine) = start_on_configmap("big", "shared", workloads, Strategy::EnvVars, config()).await;
     sim.reset_stats();
     set_data(&sim, "big", "shared", json!({"k": "v2"})).await;
     engine.wait_reloaded(40).await;
@@ -51,21 +38,8 @@ async fn a_source_shared_by_forty_workloads_costs_forty_patches_and_no_reads() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_conflict_is_replanned_after_one_get_and_throttling_is_retried() {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, engine_support::configmap("c", "cfg", json!({"k": "v1"})));
-    seed(
-        &sim,
-        workload(
-            "Deployment",
-            "c",
-            "w",
-            auto(),
-            json!({}),
-            Path::EnvFrom.pod_spec("cfg"),
-        ),
-    );
-    let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
-    engine.wait_baselined(1).await;
+    let workloads = vec![deployment_on("c", "w", "cfg")];
+    let (sim, engine) = start_on_configmap("c", "cfg", workloads, Strategy::EnvVars, config()).await;
     sim.reset_stats();
     sim.fail_next(FailureRule::new(409, 1).verb("patch").resource("deployments"));
     set_data(&sim, "c", "cfg", json!({"k": "v2"})).await;
@@ -97,21 +71,8 @@ async fn a_conflict_is_replanned_after_one_get_and_throttling_is_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forbidden_write_is_reported_as_a_failure_naming_the_workload() {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, engine_support::configmap("f", "cfg", json!({"k": "v1"})));
-    seed(
-        &sim,
-        workload(
-            "Deployment",
-            "f",
-            "w",
-            auto(),
-            json!({}),
-            Path::EnvFrom.pod_spec("cfg"),
-        ),
-    );
-    let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
-    engine.wait_baselined(1).await;
+    let workloads = vec![deployment_on("f", "w", "cfg")];
+    let (sim, engine) = start_on_configmap("f", "cfg", workloads, Strategy::EnvVars, config()).await;
     sim.fail_next(FailureRule::new(403, 1).verb("patch").resource("deployments"));
     set_data(&sim, "f", "cfg", json!({"k": "v2"})).await;
     engine

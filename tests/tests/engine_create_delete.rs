@@ -5,8 +5,8 @@
 mod engine_support;
 
 use engine_support::{
-    Path, Strategy, assert_records, auto, config, configmap, digest_of, reloaded, seed, set_data, start,
-    template, workload,
+    Strategy, assert_records, config, configmap, deployment_on, digest_of, reloaded, seed, set_data, start,
+    start_on_configmap, template,
 };
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, PostParams};
@@ -20,17 +20,7 @@ use serde_json::json;
 const NS: &str = "lifecycle";
 
 fn seed_deployment(sim: &Simulator, cm: &str) {
-    seed(
-        sim,
-        workload(
-            "Deployment",
-            NS,
-            "web",
-            auto(),
-            json!({}),
-            Path::EnvFrom.pod_spec(cm),
-        ),
-    );
+    seed(sim, deployment_on(NS, "web", cm));
 }
 
 async fn create_configmap(sim: &Simulator, name: &str, value: &str) {
@@ -40,17 +30,9 @@ async fn create_configmap(sim: &Simulator, name: &str, value: &str) {
 }
 
 async fn reload_on_delete_removes_or_marks(strategy: Strategy) {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, configmap(NS, "db", json!({"k": "v1"})));
-    seed_deployment(&sim, "db");
-    let engine = start(
-        &sim,
-        strategy,
-        config().reload_on_delete(true),
-        MatcherConfig::default(),
-    )
-    .await;
-    engine.wait_baselined(1).await;
+    let workloads = vec![deployment_on(NS, "web", "db")];
+    let (sim, engine) =
+        start_on_configmap(NS, "db", workloads, strategy, config().reload_on_delete(true)).await;
     set_data(&sim, NS, "db", json!({"k": "v2"})).await;
     engine.wait_reloaded(1).await;
     assert_records(
@@ -97,17 +79,7 @@ async fn without_reload_on_delete_a_delete_writes_nothing() {
     seed(&sim, configmap(NS, "db", json!({"k": "v1"})));
     seed(&sim, configmap(NS, "other", json!({"k": "v1"})));
     seed_deployment(&sim, "db");
-    seed(
-        &sim,
-        workload(
-            "Deployment",
-            NS,
-            "api",
-            auto(),
-            json!({}),
-            Path::EnvFrom.pod_spec("other"),
-        ),
-    );
+    seed(&sim, deployment_on(NS, "api", "other"));
     let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
     engine.wait_baselined(2).await;
     let before = template(&sim, "Deployment", NS, "web").await;

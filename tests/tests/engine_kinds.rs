@@ -7,7 +7,7 @@ mod engine_support;
 
 use engine_support::{
     Path, Strategy, assert_records, assert_untouched, auto, config, configmap, count, digest_of, seed,
-    set_data, start,
+    set_data, start, start_on_configmap,
 };
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
@@ -84,11 +84,8 @@ fn failed(events: &[EngineEvent]) -> usize {
 }
 
 async fn cronjob_change_creates_one_job_and_a_restart_none(strategy: Strategy) {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
-    seed(&sim, cronjob("nightly", "cfg"));
-    let engine = start(&sim, strategy, config(), MatcherConfig::default()).await;
-    engine.wait_baselined(1).await;
+    let (sim, engine) =
+        start_on_configmap(NS, "cfg", vec![cronjob("nightly", "cfg")], strategy, config()).await;
     assert!(jobs(&sim).await.is_empty(), "a baseline creates no Job");
 
     set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
@@ -275,12 +272,9 @@ async fn ignored_cronjobs_and_jobs_are_left_untouched() {
 }
 
 async fn cronjob_patch_template_mode_writes_the_template_and_creates_no_job(strategy: Strategy) {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
-    seed(&sim, cronjob("nightly", "cfg"));
     let config = config().cronjob_mode(CronJobMode::PatchTemplate);
-    let engine = start(&sim, strategy, config, MatcherConfig::default()).await;
-    engine.wait_baselined(1).await;
+    let (sim, engine) =
+        start_on_configmap(NS, "cfg", vec![cronjob("nightly", "cfg")], strategy, config).await;
 
     set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
     let d2 = digest_of(&[("k", "v2")]);

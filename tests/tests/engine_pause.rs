@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use engine_support::{
     Path, Strategy, assert_records, auto, config, configmap, count, digest_of, seed, set_data, start,
-    workload,
+    start_on_configmap, workload,
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::Api;
@@ -67,11 +67,8 @@ async fn wait_resumed(sim: &Simulator, name: &str) -> Deployment {
 }
 
 async fn reload_pauses_then_resumes(strategy: Strategy) {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
-    seed(&sim, deployment("web", "3s"));
-    let engine = start(&sim, strategy, config(), MatcherConfig::default()).await;
-    engine.wait_baselined(1).await;
+    let (sim, engine) =
+        start_on_configmap(NS, "cfg", vec![deployment("web", "3s")], strategy, config()).await;
     assert!(!paused(&get(&sim, "web").await));
 
     set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
@@ -158,11 +155,8 @@ async fn deployment_paused_before_an_engine_restart_is_resumed_after_it() {
 
 #[tokio::test]
 async fn unparsable_pause_period_reloads_without_a_pause_and_is_reported() {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
-    seed(&sim, deployment("web", "5 minutes"));
-    let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
-    engine.wait_baselined(1).await;
+    let workloads = vec![deployment("web", "5 minutes")];
+    let (sim, engine) = start_on_configmap(NS, "cfg", workloads, Strategy::EnvVars, config()).await;
 
     set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
     engine.wait_reloaded(1).await;

@@ -8,8 +8,8 @@ mod engine_support;
 use std::time::Duration;
 
 use engine_support::{
-    Path, Running, Strategy, assert_records, auto, config, configmap, digest_of, reloaded, seed, set_data,
-    start, template, workload,
+    Path, Running, Strategy, assert_records, auto, config, configmap, deployment_on, digest_of, reloaded,
+    seed, set_data, start, template, workload,
 };
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -21,17 +21,7 @@ use serde_json::json;
 /// Seeds a workload `sentinel` on ConfigMap `sentinel` in `ns`.
 fn seed_sentinel(sim: &Simulator, ns: &str) {
     seed(sim, configmap(ns, "sentinel", json!({"k": "0"})));
-    seed(
-        sim,
-        workload(
-            "Deployment",
-            ns,
-            "sentinel",
-            auto(),
-            json!({}),
-            Path::EnvFrom.pod_spec("sentinel"),
-        ),
-    );
+    seed(sim, deployment_on(ns, "sentinel", "sentinel"));
 }
 
 /// Changes the sentinel and waits for its rollout: every event queued before it is decided.
@@ -43,17 +33,7 @@ async fn drain(sim: &Simulator, engine: &Running, ns: &str, value: &str, expecte
 fn seed_app(sim: &Simulator, ns: &str, workloads: &[&str]) {
     seed(sim, configmap(ns, "cfg", json!({"k": "v1"})));
     for w in workloads {
-        seed(
-            sim,
-            workload(
-                "Deployment",
-                ns,
-                w,
-                auto(),
-                json!({}),
-                Path::EnvFrom.pod_spec("cfg"),
-            ),
-        );
+        seed(sim, deployment_on(ns, w, "cfg"));
     }
     seed_sentinel(sim, ns);
 }
@@ -146,15 +126,7 @@ async fn a_workload_created_100ms_before_its_source_changes_is_rolled() {
     seed(&sim, configmap("r", "cfg", json!({"k": "v1"})));
     let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
     let api: Api<Deployment> = Api::namespaced(sim.client().expect("client"), "r");
-    let obj: Deployment = serde_json::from_value(workload(
-        "Deployment",
-        "r",
-        "late",
-        auto(),
-        json!({}),
-        Path::EnvFrom.pod_spec("cfg"),
-    ))
-    .expect("deployment");
+    let obj: Deployment = serde_json::from_value(deployment_on("r", "late", "cfg")).expect("deployment");
     api.create(&PostParams::default(), &obj).await.expect("created");
     tokio::time::sleep(Duration::from_millis(100)).await;
     set_data(&sim, "r", "cfg", json!({"k": "v2"})).await;

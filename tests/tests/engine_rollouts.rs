@@ -6,8 +6,8 @@
 mod engine_support;
 
 use engine_support::{
-    Path, Strategy, assert_records, assert_untouched, auto, config, configmap, count, digest_of, seed,
-    set_data, start, workload,
+    Path, Strategy, assert_records, assert_untouched, auto, config, configmap, count, deployment_on,
+    digest_of, seed, set_data, start, start_on_configmap,
 };
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
@@ -66,17 +66,9 @@ fn rollout_reloads_with(events: &[EngineEvent], digest: &Digest) -> usize {
 }
 
 async fn rollout_mode_updates_the_template(strategy: Strategy) {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
-    seed(&sim, rollout("web", "cfg", false));
-    let engine = start(
-        &sim,
-        strategy,
-        config().argo_rollouts(true),
-        MatcherConfig::default(),
-    )
-    .await;
-    engine.wait_baselined(1).await;
+    let workloads = vec![rollout("web", "cfg", false)];
+    let (sim, engine) =
+        start_on_configmap(NS, "cfg", workloads, strategy, config().argo_rollouts(true)).await;
 
     set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
     let d2 = digest_of(&[("k", "v2")]);
@@ -105,12 +97,9 @@ async fn rollout_mode_writes_the_annotation_into_the_rollouts_pod_template() {
 }
 
 async fn restart_mode_sets_restart_at_once_per_change(strategy: Strategy) {
-    let sim = Simulator::start().await.expect("simulator");
-    seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
-    seed(&sim, rollout("web", "cfg", true));
     let rollouts = config().argo_rollouts(true);
-    let engine = start(&sim, strategy, rollouts.clone(), MatcherConfig::default()).await;
-    engine.wait_baselined(1).await;
+    let workloads = vec![rollout("web", "cfg", true)];
+    let (sim, engine) = start_on_configmap(NS, "cfg", workloads, strategy, rollouts.clone()).await;
     assert!(get_rollout(&sim, "web").await["spec"].get("restartAt").is_none());
 
     set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
@@ -174,17 +163,7 @@ async fn rollout_with_workload_ref_is_skipped_with_a_reason_naming_it() {
             "spec": {"replicas": 1, "workloadRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}
         }),
     );
-    seed(
-        &sim,
-        workload(
-            "Deployment",
-            NS,
-            "web",
-            auto(),
-            json!({}),
-            Path::EnvFrom.pod_spec("cfg"),
-        ),
-    );
+    seed(&sim, deployment_on(NS, "web", "cfg"));
     let engine = start(
         &sim,
         Strategy::EnvVars,
@@ -231,17 +210,7 @@ async fn missing_rollout_crd_is_reported_once_and_deployments_still_reload() {
         .await
         .expect("simulator");
     seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
-    seed(
-        &sim,
-        workload(
-            "Deployment",
-            NS,
-            "web",
-            auto(),
-            json!({}),
-            Path::EnvFrom.pod_spec("cfg"),
-        ),
-    );
+    seed(&sim, deployment_on(NS, "web", "cfg"));
     let engine = start(
         &sim,
         Strategy::EnvVars,

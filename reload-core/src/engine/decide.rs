@@ -19,16 +19,20 @@ use crate::workload::{Workload, WorkloadKind};
 
 use super::baseline;
 use super::config::CronJobMode;
-use super::index::IndexedWorkload;
+use super::index::{IndexedWorkload, is_older};
 use super::observer::EngineSkip;
 use super::rollout;
-use super::sources::{SourceRecord, SourceStore};
+use super::sources::{LastChange, SourceRecord, SourceStore};
 
 /// Why a workload is reconciled; triggers for one workload coalesce into one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Trigger {
     /// The workload was just indexed: apply the "created shortly before a change" rule.
     pub first_index: bool,
+    /// With `first_index`: the resourceVersion of the live watch event (not a list) that
+    /// indexed the workload, i.e. its creation resourceVersion. `None` when it was first seen
+    /// in a list or re-list, or when coalesced first indexings disagree.
+    pub creation_rv: Option<String>,
     /// Sources whose change (live or found by a re-list) caused this reconcile.
     pub sources: BTreeSet<SourceRef>,
     /// Deleted sources, with their last record (for the matcher), if reload-on-delete applies.
@@ -38,6 +42,11 @@ pub struct Trigger {
 impl Trigger {
     /// Merges another trigger into this one (coalescing).
     pub fn merge(&mut self, other: Trigger) {
+        match (self.first_index, other.first_index) {
+            (false, true) => self.creation_rv = other.creation_rv,
+            (true, true) if self.creation_rv != other.creation_rv => self.creation_rv = None,
+            _ => {}
+        }
         self.first_index |= other.first_index;
         self.sources.extend(other.sources);
         self.deleted.extend(other.deleted);
@@ -236,19 +245,15 @@ impl Reconcile<'_> {
     ///
     /// Rolls when the engine observed a change of the source that the workload predates: the
     /// change triggered this reconcile, or the workload is being indexed for the first time and
-    /// its creationTimestamp (second precision) is not after the change. A create only rolls
-    /// with reload-on-create.
+    /// predates the change ([`predates`]). A create only rolls with reload-on-create.
     fn unrecorded_change(
         &self,
         trigger: &Trigger,
         source: &SourceRef,
     ) -> Option<(ChangeKind, Option<Digest>)> {
         let last = self.sources.last_change(source)?;
-        let predates = trigger.first_index
-            && self
-                .workload
-                .created_ms
-                .is_some_and(|created| created <= last.at_ms);
+        let predates =
+            trigger.first_index && predates(self.workload.created_ms, trigger.creation_rv.as_deref(), last);
         if !(predates || trigger.sources.contains(source)) {
             return None;
         }
@@ -307,6 +312,29 @@ impl Reconcile<'_> {
         };
         self.plan_rollout(model, out, change, reason, old_digest);
     }
+}
+
+/// Whether a workload indexed for the first time existed before the source change `last`, so
+/// its pods may run the content from before it. Conservative: a lost reload is far worse than
+/// an extra one, so every doubt answers `true`.
+///
+/// `created_ms` is the workload's creationTimestamp, which has second precision: a workload
+/// created up to a second after the change carries the same second and would count as older.
+/// Within that ambiguous second only, resourceVersions break the tie: a workload first seen
+/// through a live watch event arrives at its creation resourceVersion (`creation_rv`), and when
+/// it is greater than the resourceVersion that carried the change, the workload was created
+/// after the change and started with the new content. A workload first seen in a list
+/// (`creation_rv` is `None`), an unparsable resourceVersion or another second keeps the
+/// timestamp rule.
+fn predates(created_ms: Option<i64>, creation_rv: Option<&str>, last: &LastChange) -> bool {
+    let Some(created) = created_ms else {
+        return false;
+    };
+    if created > last.at_ms {
+        return false;
+    }
+    let same_second = last.at_ms < created.saturating_add(1_000);
+    !(same_second && is_older(last.resource_version.as_deref(), creation_rv))
 }
 
 #[cfg(test)]

@@ -446,7 +446,10 @@ impl State {
                     .index
                     .get(&id)
                     .is_some_and(|old| old.workload == indexed.workload);
-                self.unsupported.remove(&id);
+                // A workload first seen through a live event arrives at its creation
+                // resourceVersion, unless it was indexed before and dropped as unsupported.
+                let was_unsupported = self.unsupported.remove(&id);
+                let rv = indexed.resource_version.clone();
                 let is_new = self.index.upsert(watch, indexed);
                 self.track_pause(&id);
                 if !unchanged {
@@ -454,6 +457,7 @@ impl State {
                         id,
                         Trigger {
                             first_index: is_new,
+                            creation_rv: rv.filter(|_| is_new && !was_unsupported),
                             ..Trigger::default()
                         },
                     );

@@ -105,6 +105,9 @@ pub struct LastChange {
     pub previous: Option<Digest>,
     /// When the engine observed it, in Unix milliseconds.
     pub at_ms: i64,
+    /// The resourceVersion of the source version that carried the change (the change happened
+    /// at or before it).
+    pub resource_version: Option<String>,
 }
 
 /// What a source event changed in the store.
@@ -203,14 +206,17 @@ impl SourceStore {
             Some(_) => SourceDelta::Unchanged(id.clone()),
         };
         let previous = self.entries.get(&id).map(|s| s.record.digest.clone());
+        let resource_version = record.resource_version.clone();
         let last_change = match &delta {
             SourceDelta::Created(_) => Some(LastChange {
                 previous: None,
                 at_ms: now_ms,
+                resource_version,
             }),
             SourceDelta::Updated(_) => Some(LastChange {
                 previous,
                 at_ms: now_ms,
+                resource_version,
             }),
             _ => self.entries.get(&id).and_then(|s| s.last_change.clone()),
         };

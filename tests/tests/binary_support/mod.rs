@@ -89,6 +89,20 @@ impl Launch {
         self
     }
 
+    /// Starts this launch as HA replica `pod` in namespace `reloader` (which must exist), with
+    /// short leader-election timings (lease 2 s, renew deadline 1 s, retry 200 ms) so a
+    /// takeover happens within the tests' waits.
+    pub fn start_ha_replica(&self, pod: &str) -> Reloader {
+        self.clone()
+            .arg("--enable-ha")
+            .arg("--leader-election-lease-duration=2s")
+            .arg("--leader-election-renew-deadline=1s")
+            .arg("--leader-election-retry-period=200ms")
+            .env("POD_NAME", pod)
+            .env("POD_NAMESPACE", "reloader")
+            .start()
+    }
+
     /// Starts the process (the environment is cleared but for `KUBECONFIG` and [`Launch::env`]).
     pub fn start(&self) -> Reloader {
         let path = reloader_path().unwrap_or_else(|error| panic!("{error}"));

@@ -140,6 +140,27 @@ impl Running {
     }
 }
 
+/// The setup most engine suites share: a simulator holding ConfigMap `ns/cm` with
+/// `{"k": "v1"}` and `workloads`, and an engine started on it with `strategy` and `config` that
+/// has baselined every workload.
+pub async fn start_on_configmap(
+    ns: &str,
+    cm: &str,
+    workloads: Vec<Value>,
+    strategy: Strategy,
+    config: EngineConfig,
+) -> (Simulator, Running) {
+    let sim = Simulator::start().await.expect("simulator");
+    seed(&sim, configmap(ns, cm, json!({"k": "v1"})));
+    let n = workloads.len();
+    for workload in workloads {
+        seed(&sim, workload);
+    }
+    let engine = start(&sim, strategy, config, MatcherConfig::default()).await;
+    engine.wait_baselined(n).await;
+    (sim, engine)
+}
+
 pub fn count(events: &[EngineEvent], pred: impl Fn(&EngineEvent) -> bool) -> usize {
     events.iter().filter(|e| pred(e)).count()
 }
@@ -221,6 +242,19 @@ pub fn workload(
         "metadata": {"name": name, "namespace": ns, "annotations": annotations},
         "spec": spec
     })
+}
+
+/// An auto-reload Deployment `ns/name` whose container `app` reads ConfigMap `cm` through
+/// `envFrom`.
+pub fn deployment_on(ns: &str, name: &str, cm: &str) -> Value {
+    workload(
+        "Deployment",
+        ns,
+        name,
+        auto(),
+        json!({}),
+        Path::EnvFrom.pod_spec(cm),
+    )
 }
 
 pub fn configmap(ns: &str, name: &str, data: Value) -> Value {

@@ -96,16 +96,7 @@ async fn with_ha_a_leader_killed_during_a_burst_is_replaced_and_nothing_is_lost_
     let mut rng = seed.rng();
     let world = seed_world(&sim, &mut rng, SHAPE);
     let (base, checker) = launch(&sim, seed);
-    let replica = |pod: &str| {
-        base.clone()
-            .arg("--enable-ha")
-            .arg("--leader-election-lease-duration=2s")
-            .arg("--leader-election-renew-deadline=1s")
-            .arg("--leader-election-retry-period=200ms")
-            .env("POD_NAME", pod)
-            .env("POD_NAMESPACE", "reloader")
-            .start()
-    };
+    let replica = |pod: &str| base.start_ha_replica(pod);
     let mut one = replica("one");
     one.wait_line("became leader").await;
     one.wait_synced().await;

@@ -50,6 +50,8 @@ binary's defaults.
 {{- $excluded := join "," ($r.excludeSecretTypes | default list) -}}
 {{- if ne $excluded "helm.sh/release.v1" }}{{ $args = append $args (printf "--exclude-secret-types=%s" $excluded) }}{{ end -}}
 {{- if eq (toString $r.baselines) "false" }}{{ $args = append $args "--baselines=false" }}{{ end -}}
+{{- if and $r.cronJobReload (ne $r.cronJobReload "create-job") }}{{ $args = append $args (printf "--cronjob-reload=%s" $r.cronJobReload) }}{{ end -}}
+{{- if $r.enableDebugEndpoints }}{{ $args = append $args "--enable-debug-endpoints=true" }}{{ end -}}
 {{- if $r.hashKeySecret.name }}{{ $args = append $args "--hash-key-file=/etc/reloader/hash-key/hash-key" }}{{ end -}}
 {{- toYaml $args -}}
 {{- end -}}

@@ -420,3 +420,140 @@ fn rollout_mode_and_template_mode_cronjobs_keep_the_state_in_the_template_only()
         "create-job mode records on the CronJob"
     );
 }
+
+/// The ambiguous second of a creationTimestamp: resourceVersions break the tie.
+mod creation_tiebreak {
+    use proptest::prelude::{prop_assert, proptest};
+
+    use super::*;
+
+    /// A store where ConfigMap `a` changed from "1" to "2" through the version `rv`, observed
+    /// at 10.100 s.
+    fn changed_at(rv: &str) -> SourceStore {
+        let mut sources = store(&[("a", "1")]);
+        let record = SourceRecord {
+            resource_version: Some(rv.into()),
+            ..cm_record("a", "2")
+        };
+        sources.apply(0, record, 10_100);
+        sources
+    }
+
+    /// A first indexing through a live watch event at `rv`, or through a list (`None`).
+    fn first_seen(rv: Option<&str>) -> Trigger {
+        Trigger {
+            first_index: true,
+            creation_rv: rv.map(str::to_owned),
+            ..Trigger::default()
+        }
+    }
+
+    fn change(at_ms: i64, rv: &str) -> LastChange {
+        LastChange {
+            previous: Some(Digest::new("1")),
+            at_ms,
+            resource_version: Some(rv.into()),
+        }
+    }
+
+    #[test]
+    fn workload_created_live_in_the_second_of_a_change_after_it_is_baselined_not_rolled() {
+        let sources = changed_at("105");
+        let w = deployment("d", &["a"]).with_created_ms(10_000);
+        let out = decide_with(&w, &sources, on(), &first_seen(Some("106")));
+        assert!(out.rollouts.is_empty(), "rolled: {:?}", out.rollouts);
+        assert_eq!(out.baselined, vec![(cm("a"), Digest::new("2"))]);
+    }
+
+    #[test]
+    fn workload_created_live_in_the_second_of_a_change_before_it_is_rolled() {
+        let sources = changed_at("105");
+        let w = deployment("d", &["a"]).with_created_ms(10_000);
+        let out = decide_with(&w, &sources, on(), &first_seen(Some("104")));
+        assert_eq!(out.rollouts.len(), 1);
+        assert_eq!(out.rollouts[0].old_digest, Some(Digest::new("1")));
+        assert_eq!(out.rollouts[0].new_digest, Digest::new("2"));
+    }
+
+    #[test]
+    fn workload_first_seen_in_a_list_in_the_second_of_a_change_is_rolled() {
+        let sources = changed_at("105");
+        let w = deployment("d", &["a"]).with_created_ms(10_000);
+        assert_eq!(
+            decide_with(&w, &sources, on(), &first_seen(None)).rollouts.len(),
+            1
+        );
+    }
+
+    #[test]
+    fn unparsable_resource_versions_keep_the_timestamp_rule() {
+        let w = deployment("d", &["a"]).with_created_ms(10_000);
+        let opaque_change = changed_at("abc");
+        assert_eq!(
+            decide_with(&w, &opaque_change, on(), &first_seen(Some("106")))
+                .rollouts
+                .len(),
+            1
+        );
+        let numeric_change = changed_at("105");
+        assert_eq!(
+            decide_with(&w, &numeric_change, on(), &first_seen(Some("x106")))
+                .rollouts
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn change_observed_a_second_or_more_after_the_creation_second_keeps_the_timestamp_rule() {
+        let last = change(11_000, "105");
+        assert!(predates(Some(10_000), Some("999"), &last));
+        let inside = change(10_999, "105");
+        assert!(!predates(Some(10_000), Some("999"), &inside));
+    }
+
+    #[test]
+    fn workload_without_a_creation_timestamp_or_created_after_the_change_is_not_older() {
+        let last = change(10_100, "105");
+        assert!(!predates(None, Some("1"), &last));
+        assert!(!predates(Some(11_000), Some("1"), &last));
+    }
+
+    #[test]
+    fn coalesced_first_indexings_keep_the_creation_rv_only_when_they_agree() {
+        let mut live = first_seen(Some("7"));
+        live.merge(by("a"));
+        assert_eq!(live.creation_rv.as_deref(), Some("7"));
+        let mut later = by("a");
+        later.merge(first_seen(Some("7")));
+        assert_eq!(later.creation_rv.as_deref(), Some("7"));
+        assert!(later.first_index);
+        let mut disagree = first_seen(Some("7"));
+        disagree.merge(first_seen(None));
+        assert_eq!(disagree.creation_rv, None);
+        assert!(disagree.first_index);
+    }
+
+    proptest! {
+        /// The tiebreak only ever turns a rollout of the timestamp rule into a baseline, and
+        /// only inside the creation second with a creation resourceVersion above the change's.
+        #[test]
+        fn the_tiebreak_never_rolls_more_and_spares_only_proven_later_creations(
+            created_s in 0i64..5,
+            at_ms in 0i64..6_000,
+            creation_rv in proptest::option::of(0u64..20),
+            change_rv in 0u64..20,
+        ) {
+            let created = created_s * 1_000;
+            let rv = creation_rv.map(|v| v.to_string());
+            let last = change(at_ms, &change_rv.to_string());
+            let timestamp_rule = created <= at_ms;
+            let rolled = predates(Some(created), rv.as_deref(), &last);
+            prop_assert!(!rolled || timestamp_rule);
+            if timestamp_rule && !rolled {
+                prop_assert!(at_ms < created + 1_000);
+                prop_assert!(creation_rv.is_some_and(|v| v > change_rv));
+            }
+        }
+    }
+}

@@ -132,7 +132,8 @@ fn relist_reports_what_the_watch_missed_as_changes() {
         store.last_change(&record("changed", "2").id),
         Some(&LastChange {
             previous: Some(Digest::new("1")),
-            at_ms: 20
+            at_ms: 20,
+            resource_version: Some("1".into()),
         })
     );
 }
