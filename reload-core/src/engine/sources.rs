@@ -251,17 +251,21 @@ impl SourceStore {
         let first = self.synced.insert(watch);
         let mut seen = HashSet::new();
         let mut deltas = Vec::new();
+        // A first list is built in bulk (`collect`) and merged in with `append`, both of which
+        // build the tree with full nodes: inserting sorted keys one by one leaves every B-tree
+        // leaf about half empty (with 20,000 sources, ~3 MB of slack).
+        let mut fresh = Vec::new();
         for record in items {
             seen.insert(record.id.clone());
             if first {
-                self.entries.insert(
+                fresh.push((
                     record.id.clone(),
                     Stored {
                         record,
                         watch,
                         last_change: None,
                     },
-                );
+                ));
             } else {
                 match self.apply(watch, record, now_ms) {
                     SourceDelta::Unchanged(_) => {}
@@ -269,6 +273,7 @@ impl SourceStore {
                 }
             }
         }
+        self.entries.append(&mut fresh.into_iter().collect());
         let gone: Vec<SourceRef> = self
             .entries
             .iter()
