@@ -121,7 +121,10 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
         EngineEvent::Failed { workload, cause, .. } => failed(workload, cause),
         EngineEvent::WorkloadGone { workload, .. } => vec![Effect::Log(
             Level::INFO,
-            format!("Skipping {}: workload deleted before its reload", workload_phrase(workload)),
+            format!(
+                "Skipping {}: workload deleted before its reload",
+                workload_phrase(workload)
+            ),
         )],
         EngineEvent::MatchProblem {
             workload,

@@ -227,7 +227,9 @@ fn check_rates(args: &RunArgs) -> Result<(), SettingsError> {
         )));
     }
     if args.concurrency == 0 {
-        return Err(SettingsError("invalid --concurrency 0: must be at least 1".to_owned()));
+        return Err(SettingsError(
+            "invalid --concurrency 0: must be at least 1".to_owned(),
+        ));
     }
     if !(args.rollout_rate.is_finite() && args.rollout_rate >= 0.0) {
         return Err(SettingsError(format!(

@@ -228,7 +228,9 @@ fn a_first_list_in_any_order_is_merged_beside_other_watches_and_the_last_copy_of
     let k = SourceRef::new(SourceKind::Secret, "ns", "k");
     assert_eq!(store.get(&k).map(|r| r.digest.as_str()), Some("new"));
     assert_eq!(
-        store.get(&SourceRef::new(SourceKind::ConfigMap, "ns", "m")).map(|r| r.digest.as_str()),
+        store
+            .get(&SourceRef::new(SourceKind::ConfigMap, "ns", "m"))
+            .map(|r| r.digest.as_str()),
         Some("watch-0")
     );
 }
