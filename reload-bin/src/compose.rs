@@ -87,6 +87,7 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         .baselines(settings.baselines)
         .debounce(settings.debounce)
         .write_rate(Rate::new(settings.write_rate.0, settings.write_rate.1))
+        .concurrency(settings.concurrency)
         .rollout_rate(settings.rollout_rate.map(|per_second| Rate::new(per_second, 1)))
         .dry_run(settings.dry_run)
         .field_manager("Reloader")

@@ -19,6 +19,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// jemalloc instead of glibc malloc: glibc keeps freed pages of the start-up lists in its
+/// arenas, so resident memory grew with object size; jemalloc returns them (BENCHMARKS.md,
+/// scale scenario: flat at 10× larger objects, a few MiB lower at 1×).
+#[cfg(all(unix, not(target_env = "musl")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     match run(cli::Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,

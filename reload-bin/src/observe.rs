@@ -119,6 +119,7 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
             ),
         )],
         EngineEvent::Failed { workload, cause, .. } => failed(workload, cause),
+        EngineEvent::WorkloadGone { workload, .. } => gone(workload),
         EngineEvent::MatchProblem {
             workload,
             problem:
@@ -234,6 +235,17 @@ fn failed(workload: &WorkloadRef, cause: &str) -> Vec<Effect> {
     }];
     effects.splice(0..0, warning(workload, "ReloadFail", Level::ERROR, note));
     effects
+}
+
+/// A workload deleted while its reload was queued: not a failed reload, no metric, no Event.
+fn gone(workload: &WorkloadRef) -> Vec<Effect> {
+    vec![Effect::Log(
+        Level::INFO,
+        format!(
+            "Skipping {}: workload deleted before its reload",
+            workload_phrase(workload)
+        ),
+    )]
 }
 
 /// A log line plus a Warning Event with the same text.

@@ -195,6 +195,11 @@ pub struct RunArgs {
     /// Burst allowed above `--write-qps`.
     #[arg(long, env = "RELOADER_WRITE_BURST", default_value = "200")]
     pub write_burst: u32,
+    /// How many workloads may be written at once (at least 1). `--write-qps` stays the cap on
+    /// the request rate; this bounds requests in flight, so a change fanning out to many
+    /// workloads is not written a few at a time.
+    #[arg(long, env = "RELOADER_CONCURRENCY", default_value = "64")]
+    pub concurrency: usize,
     /// Secret types never watched, excluded server-side (CSV, repeatable).
     #[arg(long, env = "RELOADER_EXCLUDE_SECRET_TYPES", action = ArgAction::Append,
           default_value = "helm.sh/release.v1")]

@@ -126,6 +126,8 @@ pub struct Settings {
     pub debounce: Option<Duration>,
     /// `--write-qps` and `--write-burst`.
     pub write_rate: (f64, u32),
+    /// `--concurrency`: workload writes in flight at once.
+    pub concurrency: usize,
     /// `--rollout-rate`, when non-zero.
     pub rollout_rate: Option<f64>,
     /// Secret types excluded server-side.
@@ -191,6 +193,7 @@ impl Settings {
             "rolloutRate": self.rollout_rate,
             "writeQps": self.write_rate.0,
             "writeBurst": self.write_rate.1,
+            "concurrency": self.concurrency,
             "excludeSecretTypes": self.exclude_secret_types,
             "baselines": self.baselines,
             "debugEndpoints": self.debug_endpoints,
@@ -215,13 +218,18 @@ impl Settings {
 #[error("{0}")]
 pub struct SettingsError(pub String);
 
-/// `--write-qps` must be positive, `--rollout-rate` non-negative.
+/// `--write-qps` must be positive, `--concurrency` at least 1, `--rollout-rate` non-negative.
 fn check_rates(args: &RunArgs) -> Result<(), SettingsError> {
     if !(args.write_qps.is_finite() && args.write_qps > 0.0) {
         return Err(SettingsError(format!(
             "invalid --write-qps {}: must be a number > 0",
             args.write_qps
         )));
+    }
+    if args.concurrency == 0 {
+        return Err(SettingsError(
+            "invalid --concurrency 0: must be at least 1".to_owned(),
+        ));
     }
     if !(args.rollout_rate.is_finite() && args.rollout_rate >= 0.0) {
         return Err(SettingsError(format!(
@@ -325,6 +333,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         debounce: Some(debounce).filter(|d| !d.is_zero()),
         rollout_rate: Some(args.rollout_rate).filter(|r| *r > 0.0),
         write_rate: (args.write_qps, args.write_burst.max(1)),
+        concurrency: args.concurrency,
         exclude_secret_types: list("exclude-secret-types", &args.exclude_secret_types)?
             .into_iter()
             .filter(|t| !t.is_empty())

@@ -88,6 +88,21 @@ fn a_failed_write_logs_counts_and_warns_with_reloaders_text() {
 }
 
 #[test]
+fn a_workload_deleted_before_its_reload_is_logged_at_info_and_not_counted_as_a_failure() {
+    let effects = effects(&EngineEvent::WorkloadGone {
+        workload: deployment(),
+        sources: vec![secret()],
+    });
+    assert_eq!(
+        effects,
+        vec![Effect::Log(
+            Level::INFO,
+            "Skipping 'hoge-staging' of type 'Deployment' in namespace 'A': workload deleted before its reload".into()
+        )]
+    );
+}
+
+#[test]
 fn unmatched_workloads_log_reloaders_debug_line_and_no_metric() {
     let effects = effects(&EngineEvent::Skipped {
         workload: deployment(),

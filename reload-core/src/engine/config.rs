@@ -126,7 +126,7 @@ impl Default for EngineConfig {
             reload_on_create: false,
             reload_on_delete: false,
             baselines: true,
-            concurrency: 8,
+            concurrency: 64,
             write_rate: Rate::new(100.0, 200),
             debounce: None,
             rollout_rate: None,
@@ -267,7 +267,8 @@ impl EngineConfig {
         self
     }
 
-    /// How many workloads may be written concurrently (default 8; at least 1).
+    /// How many workloads may be written concurrently (default 64; at least 1). The write rate
+    /// limit ([`Self::write_rate`]) caps the request rate; this caps requests in flight.
     #[must_use]
     pub fn concurrency(mut self, n: usize) -> Self {
         self.concurrency = n.max(1);

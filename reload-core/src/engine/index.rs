@@ -4,7 +4,7 @@
 //!
 //! A source change finds its candidate workloads here: no GET or LIST per change.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use crate::source::SourceRef;
 use crate::workload::{Workload, WorkloadRef};
@@ -118,8 +118,8 @@ struct Entry {
 pub struct WorkloadIndex {
     named_keys: Vec<String>,
     entries: HashMap<WorkloadRef, Entry>,
-    by_source: HashMap<SourceRef, BTreeSet<WorkloadRef>>,
-    named_by_namespace: HashMap<String, BTreeSet<WorkloadRef>>,
+    by_source: HashMap<SourceRef, SortedIds>,
+    named_by_namespace: HashMap<String, SortedIds>,
     relisting: HashMap<usize, Vec<IndexedWorkload>>,
     synced: HashSet<usize>,
 }
@@ -161,11 +161,12 @@ impl WorkloadIndex {
     /// The workloads that may react to `source`: those referencing it, and those of its
     /// namespace with a named `reload` annotation. Sorted, each once.
     pub fn candidates(&self, source: &SourceRef) -> Vec<WorkloadRef> {
-        let mut found: BTreeSet<WorkloadRef> = self.by_source.get(source).cloned().unwrap_or_default();
-        if let Some(named) = self.named_by_namespace.get(&source.namespace) {
-            found.extend(named.iter().cloned());
-        }
-        found.into_iter().collect()
+        let referencing = self.by_source.get(source).map_or(&[][..], SortedIds::as_slice);
+        let named = self
+            .named_by_namespace
+            .get(&source.namespace)
+            .map_or(&[][..], SortedIds::as_slice);
+        merge_sorted(referencing, named)
     }
 
     /// Whether the index already holds a newer state of this workload than `indexed` (a watch
@@ -317,6 +318,64 @@ impl WorkloadIndex {
     pub fn is_synced(&self, watch: usize) -> bool {
         self.synced.contains(&watch)
     }
+}
+
+/// A sorted set of workload identities held as a plain vector: most sources are referenced by
+/// one or a few workloads, and a one-element `BTreeSet` allocates a whole B-tree leaf (~800
+/// bytes; 16 MB for 20,000 sources), where this allocates the element alone.
+#[derive(Debug, Default)]
+struct SortedIds(Vec<WorkloadRef>);
+
+impl SortedIds {
+    fn insert(&mut self, id: WorkloadRef) {
+        if let Err(at) = self.0.binary_search(&id) {
+            if self.0.capacity() == 0 {
+                // `Vec` would reserve four slots for the first element.
+                self.0.reserve_exact(1);
+            }
+            self.0.insert(at, id);
+        }
+    }
+
+    fn remove(&mut self, id: &WorkloadRef) {
+        if let Ok(at) = self.0.binary_search(id) {
+            self.0.remove(at);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn as_slice(&self) -> &[WorkloadRef] {
+        &self.0
+    }
+}
+
+/// The sorted union of two sorted, duplicate-free slices.
+fn merge_sorted(a: &[WorkloadRef], b: &[WorkloadRef]) -> Vec<WorkloadRef> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                out.push(a[i].clone());
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(b[j].clone());
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(a[i].clone());
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend(a[i..].iter().cloned());
+    out.extend(b[j..].iter().cloned());
+    out
 }
 
 /// Whether resourceVersion `a` is older than `b`. resourceVersions are opaque, but every

@@ -79,6 +79,14 @@ pub enum EngineEvent {
         /// Human-readable cause (from the API server's status message).
         cause: String,
     },
+    /// The workload was deleted before its reload was written (the write got 404): nothing to
+    /// roll, not a failure.
+    WorkloadGone {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The sources the write was for.
+        sources: Vec<SourceRef>,
+    },
     /// The matcher found a problem with a workload's annotations (e.g. an invalid regex).
     MatchProblem {
         /// The workload.

@@ -229,6 +229,14 @@ fn additions_read_flags_and_parse_durations() {
     assert_eq!(s.debounce, Some(Duration::from_secs(90)));
     assert_eq!(s.rollout_rate, Some(2.5));
     assert_eq!(s.write_rate, (100.0, 200));
+    assert_eq!(s.concurrency, 64);
+    assert_eq!(settings(&["--concurrency=16"], &[]).unwrap().concurrency, 16);
+    assert!(
+        settings(&["--concurrency=0"], &[])
+            .unwrap_err()
+            .0
+            .starts_with("invalid --concurrency")
+    );
     assert!(
         settings(&["--write-qps=0"], &[])
             .unwrap_err()

@@ -115,3 +115,24 @@ fn a_write_response_older_than_the_watched_state_does_not_roll_the_index_back() 
     assert!(index.refresh(deployment("a", &["cm2"]).with_resource_version("11")));
     assert_eq!(index.candidates(&cm("cm2")).len(), 1);
 }
+
+#[test]
+fn candidates_are_sorted_and_name_a_workload_once_when_it_both_references_and_names_the_source() {
+    let mut index = index();
+    let mut both = deployment("b-named", &["cm1"]);
+    both.workload
+        .annotations
+        .insert("configmap.reloader.stakater.com/reload".into(), "cm1".into());
+    index.upsert(0, deployment("c", &["cm1", "cm1"]));
+    index.upsert(0, both);
+    index.upsert(0, deployment("a", &["cm1"]));
+    index.upsert(0, deployment("d", &["cm2"]));
+    let names: Vec<String> = index.candidates(&cm("cm1")).into_iter().map(|w| w.name).collect();
+    assert_eq!(names, vec!["a", "b-named", "c"]);
+    let names: Vec<String> = index.candidates(&cm("cm2")).into_iter().map(|w| w.name).collect();
+    assert_eq!(names, vec!["b-named", "d"]);
+    index.remove(&WorkloadRef::new(WorkloadKind::Deployment, "ns", "a"));
+    index.remove(&WorkloadRef::new(WorkloadKind::Deployment, "ns", "c"));
+    let names: Vec<String> = index.candidates(&cm("cm1")).into_iter().map(|w| w.name).collect();
+    assert_eq!(names, vec!["b-named"]);
+}

@@ -208,18 +208,26 @@ impl State {
                 "conflict",
                 "conflicts persisted after retries".into(),
             ),
+            WriteOutcome::Failed(error) if error.code == 404 => self.gone(&id, &decided),
             WriteOutcome::Failed(error) => self.fail(&id, &decided, error.kind(), error.message),
         }
     }
 
     fn fail(&self, id: &WorkloadRef, decided: &Decided, kind: &'static str, cause: String) {
-        let mut sources: Vec<SourceRef> = decided.rollouts.iter().map(|r| r.source.clone()).collect();
-        sources.extend(decided.baselined.iter().map(|(s, _)| s.clone()));
         self.emit(&EngineEvent::Failed {
             workload: id.clone(),
-            sources,
+            sources: written_sources(decided),
             kind,
             cause,
+        });
+    }
+
+    /// A 404: the workload was deleted while its reload was queued (its watch event may not
+    /// have arrived yet). Not a failed reload.
+    fn gone(&self, id: &WorkloadRef, decided: &Decided) {
+        self.emit(&EngineEvent::WorkloadGone {
+            workload: id.clone(),
+            sources: written_sources(decided),
         });
     }
 
@@ -247,4 +255,11 @@ impl State {
             }
         }
     }
+}
+
+/// The sources a write was for: its rollouts' and its baselines'.
+fn written_sources(decided: &Decided) -> Vec<SourceRef> {
+    let mut sources: Vec<SourceRef> = decided.rollouts.iter().map(|r| r.source.clone()).collect();
+    sources.extend(decided.baselined.iter().map(|(s, _)| s.clone()));
+    sources
 }

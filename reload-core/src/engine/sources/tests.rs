@@ -207,3 +207,32 @@ fn sources_of_one_namespace_and_kind_are_a_range() {
         .collect();
     assert_eq!(names, vec!["a", "b"]);
 }
+
+#[test]
+fn a_first_list_in_any_order_is_merged_beside_other_watches_and_the_last_copy_of_a_source_wins() {
+    let mut store = SourceStore::new();
+    store.resync_started(0);
+    store.resync_item(0, record("m", "watch-0"));
+    assert!(store.resync_done(0, 0).is_empty());
+    store.resync_started(1);
+    for (name, digest) in [("z", "1"), ("a", "1"), ("k", "old"), ("k", "new")] {
+        let mut r = record(name, digest);
+        r.id = SourceRef::new(SourceKind::Secret, "ns", name);
+        store.resync_item(1, r);
+    }
+    assert!(store.resync_done(1, 0).is_empty());
+    assert_eq!(store.len(), 4);
+    let secrets: Vec<&str> = store
+        .in_namespace(SourceKind::Secret, "ns")
+        .map(|r| r.id.name.as_str())
+        .collect();
+    assert_eq!(secrets, vec!["a", "k", "z"]);
+    let k = SourceRef::new(SourceKind::Secret, "ns", "k");
+    assert_eq!(store.get(&k).map(|r| r.digest.as_str()), Some("new"));
+    assert_eq!(
+        store
+            .get(&SourceRef::new(SourceKind::ConfigMap, "ns", "m"))
+            .map(|r| r.digest.as_str()),
+        Some("watch-0")
+    );
+}
