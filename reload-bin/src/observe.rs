@@ -174,6 +174,13 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
             ]
         }
         EngineEvent::SourceChanged { source, .. } => vec![Effect::Webhook(source.clone())],
+        EngineEvent::WriteGate { open: true } => vec![Effect::Log(
+            Level::INFO,
+            "Leading: writes enabled, deciding the work queued while standby".to_owned(),
+        )],
+        EngineEvent::WriteGate { open: false } => {
+            vec![Effect::Log(Level::WARN, "Not leading: writes stopped".to_owned())]
+        }
         _ => Vec::new(),
     }
 }

@@ -120,6 +120,13 @@ pub enum EngineEvent {
         /// What happened to it.
         change: ChangeKind,
     },
+    /// The write gate ([`super::Engine::write_gate`]) opened or closed. Closed: the engine
+    /// keeps watching and queueing but writes nothing; opened: it decides everything queued
+    /// meanwhile against the current state.
+    WriteGate {
+        /// Whether writes are allowed now (`false` also when the gate's sender was dropped).
+        open: bool,
+    },
 }
 
 /// Receives every [`EngineEvent`]. Sync and cheap: do I/O elsewhere (e.g. send on a channel).

@@ -48,6 +48,7 @@ pub struct Engine {
     pub(super) hasher: Arc<dyn Hasher>,
     pub(super) observer: Arc<dyn Observer>,
     pub(super) stats: Option<CacheStats>,
+    pub(super) gate: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 enum Input {
@@ -87,6 +88,7 @@ impl Engine {
             hasher,
             observer: Arc::new(|_: &EngineEvent| {}),
             stats: None,
+            gate: None,
         }
     }
 
@@ -162,6 +164,7 @@ impl Engine {
         let mut tasks: JoinSet<Done> = JoinSet::new();
         let mut published = Instant::now();
         let mut stats_dirty = true;
+        let mut gate = state.engine.gate.clone();
         loop {
             state.fire_resumes();
             state.dispatch(&mut tasks);
@@ -174,9 +177,21 @@ impl Engine {
                 stats_dirty = false;
             }
             let stats_at = (stats_dirty && state.engine.stats.is_some()).then(|| published + PUBLISH_EVERY);
-            let deadline = earliest(state.queue.next_deadline(), state.next_resume());
+            // While the write gate is closed, ready work waits in the queue: no wake-ups for it.
+            let queued = state
+                .engine
+                .writes_open()
+                .then(|| state.queue.next_deadline())
+                .flatten();
+            let deadline = earliest(queued, state.next_resume());
             tokio::select! {
                 () = &mut shutdown => break,
+                open = super::handle::gate_changed(&mut gate), if gate.is_some() => {
+                    state.emit(&EngineEvent::WriteGate { open: open.unwrap_or(false) });
+                    if open.is_none() {
+                        gate = None;
+                    }
+                }
                 input = inputs.next(), if live > 0 => match input {
                     Some(Input::Source(i, Some(Ok(event)))) => state.on_source(i, event),
                     Some(Input::Workload(i, Some(Ok(event)))) => state.on_workload(i, event),
