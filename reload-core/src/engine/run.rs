@@ -70,7 +70,8 @@ fn into_stream<T: Send + 'static>(
     .boxed()
 }
 
-type Done = (WorkloadRef, Pending, Decided, WriteOutcome);
+/// A finished write task, with the instant its workload was decided.
+type Done = (WorkloadRef, Pending, Decided, WriteOutcome, Instant);
 
 impl Engine {
     /// An engine deciding with `matcher`, writing with `strategy`, digesting with `hasher`.
@@ -318,7 +319,11 @@ impl State {
         {
             debounce = Some(debounce.map_or(period, |d| d.max(period)));
         }
-        self.queue.push(id, trigger, Instant::now(), debounce);
+        self.queue.push(id.clone(), trigger, Instant::now(), debounce);
+        self.emit(&EngineEvent::Queued {
+            workload: id,
+            depth: self.queue.len(),
+        });
     }
 
     /// Re-derives the resume timer of `id` from its indexed state.
@@ -415,6 +420,7 @@ impl State {
     }
 
     fn on_delta(&mut self, delta: SourceDelta) {
+        self.emit(&EngineEvent::of_delta(&delta));
         if self.engine.config.is_notify_only() {
             self.notify(delta);
             return;
