@@ -183,7 +183,7 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
                 .renew_deadline(identity.renew_deadline)
                 .retry_period(identity.retry_period)
                 .release_on_cancel(identity.release_on_cancel);
-            run_as_leader(engine, client, config, &health, &token).await?;
+            run_warm_standby(engine, client, config, &health, &token).await?;
         }
     }
     token.cancel();
@@ -191,9 +191,12 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reloader's HA model: controllers start only once this replica leads, and stop when it stops
-/// leading (then `/live` answers 500 and the kubelet restarts the pod).
-async fn run_as_leader(
+/// HA with warm standbys: the engine runs on every replica from the start (watches, caches,
+/// index and queue stay warm, `/ready` turns 200 once they synced), but its write gate is this
+/// replica's leadership, so only the leader writes. A takeover decides what was queued
+/// against the current state, with no re-list. Losing leadership closes the gate at once;
+/// then, as in Reloader, `/live` answers 500 and the process exits so the pod restarts.
+async fn run_warm_standby(
     engine: Engine,
     client: kube::Client,
     config: ElectionConfig,
@@ -202,25 +205,23 @@ async fn run_as_leader(
 ) -> anyhow::Result<()> {
     let elector = LeaderElector::new(client.clone(), config).context("invalid leader election settings")?;
     let mut leading = elector.subscribe();
+    let engine = engine.write_gate(leading.clone());
     let election = tokio::spawn(elector.run(token.clone().cancelled_owned()));
-    // A standby is healthy and ready: it is waiting, not failing.
-    health.set_ready(true);
-    let became_leader = tokio::select! {
-        () = token.cancelled() => false,
-        changed = leading.wait_for(|leader| *leader) => changed.is_ok(),
+    let lost = async {
+        if leading.wait_for(|leader| *leader).await.is_err() {
+            // The elector stopped without ever leading (shutdown): nothing was lost.
+            std::future::pending::<()>().await;
+        }
+        // Resolves when leadership ends (or the elector stops).
+        let _ = leading.wait_for(|leader| !*leader).await;
     };
-    if became_leader {
-        health.set_ready(false);
-        let lost = async {
-            // Resolves when leadership ends (or the elector stops).
-            let _ = leading.wait_for(|leader| !*leader).await;
-        };
-        tokio::select! {
-            result = engine.run(client, token.clone().cancelled_owned()) => result?,
-            () = lost => {
-                health.set_dead();
-                token.cancel();
-            }
+    tokio::select! {
+        result = engine.run(client, token.clone().cancelled_owned()) => result?,
+        () = lost => {
+            // The engine's gate closed with the same change; dropping the engine abandons any
+            // write still in flight.
+            health.set_dead();
+            token.cancel();
         }
     }
     token.cancel();

@@ -11,12 +11,27 @@ use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
+use reload_core::matcher::{CONFIGMAPS_EXCLUDE, ROLLOUT_STRATEGY, SECRETS_EXCLUDE};
+
 use crate::cli::settings::{LogFormat, Scope, Settings, StrategyName};
 
 /// The ConfigMap's name.
 pub const NAME: &str = "reloader-meta-info";
 /// Its label.
 pub const LABEL: (&str, &str) = ("reloader.stakater.com/meta-info", "reloader");
+
+/// `buildInfo`: Reloader's `goVersion` holds the compiler version (here `rustc`'s, taken by
+/// `build.rs`), `commitHash`/`commitTime` the git commit built from (empty when the build had
+/// no git; `RELOADER_COMMIT_HASH`/`RELOADER_COMMIT_TIME` at build time override them).
+fn build_info() -> Value {
+    json!({
+        "goVersion": env!("RELOADER_RUSTC_VERSION"),
+        "releaseVersion": env!("CARGO_PKG_VERSION"),
+        "commitHash": env!("RELOADER_COMMIT_HASH"),
+        "commitTime": env!("RELOADER_COMMIT_TIME"),
+        "edition": "oss",
+    })
+}
 
 /// `reloaderOptions`, with Reloader's option keys. A webhook URL can carry a token, so only
 /// whether one is set is recorded.
@@ -51,8 +66,11 @@ fn options(settings: &Settings) -> Value {
         "configmapReloaderAutoAnnotation": keys.configmap_auto(),
         "secretReloaderAutoAnnotation": keys.secret_auto(),
         "ignoreResourceAnnotation": keys.ignore(),
+        "configmapExcludeReloaderAnnotation": CONFIGMAPS_EXCLUDE,
+        "secretExcludeReloaderAnnotation": SECRETS_EXCLUDE,
         "autoSearchAnnotation": keys.search(),
         "searchMatchAnnotation": keys.search_match(),
+        "rolloutStrategyAnnotation": ROLLOUT_STRATEGY,
         "pauseDeploymentAnnotation": keys.pause_period(),
         "pauseDeploymentTimeAnnotation": keys.paused_at(),
         "logFormat": match settings.log_format { LogFormat::Text => "", LogFormat::Json => "json" },
@@ -73,18 +91,14 @@ fn options(settings: &Settings) -> Value {
         "namespaceSelectors": namespace_selectors.into_iter().collect::<Vec<_>>(),
         "resourceSelectors": settings.resource_label_selector.iter().collect::<Vec<_>>(),
         "namespacesToIgnore": namespaces_to_ignore,
+        "enablePProf": settings.pprof.0,
+        "pprofAddr": settings.pprof.1,
     })
 }
 
 /// The meta-info ConfigMap for `settings` in `namespace`.
 pub fn document(settings: &Settings, namespace: &str) -> ConfigMap {
-    let build = json!({
-        "goVersion": "",
-        "releaseVersion": env!("CARGO_PKG_VERSION"),
-        "commitHash": "",
-        "commitTime": "",
-        "edition": "oss",
-    });
+    let build = build_info();
     let deployment = json!({
         "name": settings.deployment_name.clone().unwrap_or_default(),
         "namespace": namespace,
@@ -134,6 +148,7 @@ pub async fn publish(client: kube::Client, settings: &Settings) {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+    use std::str::FromStr as _;
 
     use clap::Parser;
 
@@ -179,6 +194,87 @@ mod tests {
             data(&cm, "deploymentInfo"),
             json!({"name": "reloader", "namespace": "ops"})
         );
+    }
+
+    /// Reloader's `ReloaderOptions` JSON tags (`pkg/common/common.go`, v1.4).
+    const RELOADER_OPTION_KEYS: &[&str] = &[
+        "autoReloadAll",
+        "configmapUpdateOnChangeAnnotation",
+        "secretUpdateOnChangeAnnotation",
+        "reloaderAutoAnnotation",
+        "ignoreResourceAnnotation",
+        "configmapReloaderAutoAnnotation",
+        "secretReloaderAutoAnnotation",
+        "configmapExcludeReloaderAnnotation",
+        "secretExcludeReloaderAnnotation",
+        "autoSearchAnnotation",
+        "searchMatchAnnotation",
+        "rolloutStrategyAnnotation",
+        "pauseDeploymentAnnotation",
+        "pauseDeploymentTimeAnnotation",
+        "logFormat",
+        "logLevel",
+        "isArgoRollouts",
+        "reloadStrategy",
+        "reloadOnCreate",
+        "reloadOnDelete",
+        "syncAfterRestart",
+        "enableHA",
+        "webhookUrl",
+        "resourcesToIgnore",
+        "workloadTypesToIgnore",
+        "namespaceSelectors",
+        "resourceSelectors",
+        "namespacesToIgnore",
+        "enablePProf",
+        "pprofAddr",
+    ];
+
+    #[test]
+    fn every_reloader_option_key_is_present_and_only_the_csi_flag_is_extra() {
+        let cm = document(&settings(&["--enable-pprof", "--pprof-addr=:7070"]), "ops");
+        let options = data(&cm, "reloaderOptions");
+        let keys: Vec<&str> = options
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for key in RELOADER_OPTION_KEYS {
+            assert!(keys.contains(key), "{key} missing from {keys:?}");
+        }
+        let extra: Vec<&&str> = keys
+            .iter()
+            .filter(|k| !RELOADER_OPTION_KEYS.contains(k))
+            .collect();
+        assert_eq!(extra, vec![&"enableCSIIntegration"]);
+        assert_eq!(options["enablePProf"], true);
+        assert_eq!(options["pprofAddr"], ":7070");
+        assert_eq!(
+            options["configmapExcludeReloaderAnnotation"],
+            "configmaps.exclude.reloader.stakater.com/reload"
+        );
+        assert_eq!(
+            options["rolloutStrategyAnnotation"],
+            "reloader.stakater.com/rollout-strategy"
+        );
+    }
+
+    #[test]
+    fn build_info_names_the_rust_compiler_and_a_full_commit_hash_when_known() {
+        let build = data(&document(&settings(&[]), "ops"), "buildInfo");
+        let compiler = build["goVersion"].as_str().expect("a string");
+        assert!(compiler.starts_with("rustc "), "{compiler}");
+        let hash = build["commitHash"].as_str().expect("a string");
+        assert!(
+            hash.is_empty() || (hash.len() == 40 && hash.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{hash}"
+        );
+        let time = build["commitTime"].as_str().expect("a string");
+        assert_eq!(hash.is_empty(), time.is_empty(), "both or neither: {hash} {time}");
+        if !time.is_empty() {
+            assert!(jiff::Timestamp::from_str(time).is_ok(), "RFC 3339: {time}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use reload_core::engine::{EngineEvent, EngineSkip, Observer};
-use reload_core::{MatchProblem, SourceRef, WorkloadRef};
+use reload_core::{MatchProblem, SourceKind, SourceRef, WorkloadRef};
 use tokio::sync::mpsc;
 use tracing::Level;
 
@@ -58,6 +58,37 @@ pub enum Effect {
     Ready,
     /// `--webhook-url` mode: log Reloader's line and POST the webhook for this source.
     Webhook(SourceRef),
+    /// Count a reconcile (`reloader_reconcile_*`, `reloader_workqueue_latency_seconds`,
+    /// `reloader_workloads_scanned_total`, `reloader_errors_total` on errors).
+    CountReconcile {
+        /// Workload kind label.
+        kind: String,
+        /// `success`, `error` or `skipped`.
+        result: &'static str,
+        /// Decision to end of write.
+        seconds: f64,
+        /// Ready to decision.
+        queued_seconds: f64,
+        /// Workloads pending afterwards.
+        depth: usize,
+    },
+    /// Count a queued trigger; `depth` workloads pending afterwards.
+    CountQueued(usize),
+    /// Count a conflict retry.
+    CountRetry,
+    /// Count an error outside a reconcile (`watch_error`).
+    CountError(&'static str),
+    /// Count a source event: `(event_type, resource_type, result)`.
+    CountSourceEvent(&'static str, &'static str, &'static str),
+}
+
+/// Reloader's `resource_type` label of a source kind.
+fn resource_type(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::ConfigMap => "configmaps",
+        SourceKind::Secret => "secrets",
+        _ => "secretproviderclasspodstatuses",
+    }
 }
 
 /// `'<name>' of type '<TYPE>' in namespace '<ns>'` for a source.
@@ -163,11 +194,35 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
             ),
         ),
         EngineEvent::WatchError { cause } => {
-            vec![Effect::Log(
-                Level::WARN,
-                format!("Watch error (retrying): {cause}"),
-            )]
+            vec![
+                Effect::Log(Level::WARN, format!("Watch error (retrying): {cause}")),
+                Effect::CountError("watch_error"),
+            ]
         }
+        EngineEvent::SourceEvent {
+            source,
+            event,
+            changed,
+        } => vec![Effect::CountSourceEvent(
+            event.as_str(),
+            resource_type(source.kind),
+            if *changed { "success" } else { "dropped" },
+        )],
+        EngineEvent::Queued { depth, .. } => vec![Effect::CountQueued(*depth)],
+        EngineEvent::Reconciled {
+            workload,
+            result,
+            waited,
+            took,
+            depth,
+        } => vec![Effect::CountReconcile {
+            kind: workload.kind.to_string(),
+            result: result.as_str(),
+            seconds: took.as_secs_f64(),
+            queued_seconds: waited.as_secs_f64(),
+            depth: *depth,
+        }],
+        EngineEvent::Retried { .. } => vec![Effect::CountRetry],
         EngineEvent::Synced => {
             vec![
                 Effect::Log(Level::INFO, "Caches synced, reconciling".to_owned()),
@@ -175,6 +230,13 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
             ]
         }
         EngineEvent::SourceChanged { source, .. } => vec![Effect::Webhook(source.clone())],
+        EngineEvent::WriteGate { open: true } => vec![Effect::Log(
+            Level::INFO,
+            "Leading: writes enabled, deciding the work queued while standby".to_owned(),
+        )],
+        EngineEvent::WriteGate { open: false } => {
+            vec![Effect::Log(Level::WARN, "Not leading: writes stopped".to_owned())]
+        }
         _ => Vec::new(),
     }
 }
@@ -325,6 +387,21 @@ impl Effector {
                 }
             }
             Effect::Ready => self.health.set_ready(true),
+            Effect::CountReconcile {
+                kind,
+                result,
+                seconds,
+                queued_seconds,
+                depth,
+            } => self
+                .metrics
+                .record_reconcile(&kind, result, seconds, queued_seconds, depth),
+            Effect::CountQueued(depth) => self.metrics.record_queued(depth),
+            Effect::CountRetry => self.metrics.record_retry(),
+            Effect::CountError(kind) => self.metrics.record_error(kind),
+            Effect::CountSourceEvent(event_type, resource, result) => {
+                self.metrics.record_source_event(event_type, resource, result);
+            }
             Effect::Webhook(source) => {
                 if let Some(webhook) = &self.webhook {
                     webhook.changed(&source);

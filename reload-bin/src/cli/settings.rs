@@ -140,6 +140,8 @@ pub struct Settings {
     pub debug_endpoints: bool,
     /// `RELOADER_DEPLOYMENT_NAME`.
     pub deployment_name: Option<String>,
+    /// `--enable-pprof` and `--pprof-addr` (accepted, recorded in the meta-info ConfigMap).
+    pub pprof: (bool, String),
     /// `METRICS_COUNT_BY_NAMESPACE=enabled`.
     pub metrics_by_namespace: bool,
     /// `ALERT_ON_RELOAD=true` with its sink.
@@ -342,6 +344,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         debug_endpoints: args.enable_debug_endpoints,
         reloader_namespace: env("RELOADER_NAMESPACE").filter(|v| !v.is_empty()),
         deployment_name: env("RELOADER_DEPLOYMENT_NAME").filter(|v| !v.is_empty()),
+        pprof: (args.enable_pprof, args.pprof_addr.clone()),
         metrics_by_namespace: env("METRICS_COUNT_BY_NAMESPACE").as_deref() == Some("enabled"),
         alerts: alert_settings(env),
         keys: annotation_keys(args),

@@ -1,6 +1,9 @@
 //! The I/O edge of `reloader explain`: GETs of the workload and of each source it references
-//! (reduced to digests at once), and the scope checks that need the API server (namespace and
-//! resource label selectors are evaluated by the server with a name field selector).
+//! (reduced to digests at once), and the scope checks that need the API server: the namespace
+//! selector is evaluated by the server with a name field selector, the resource label selector
+//! with one metadata LIST per source kind in the workload's namespace (not one per source).
+
+use std::collections::HashSet;
 
 use anyhow::{Context as _, bail};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -84,6 +87,43 @@ where
     Ok(!list.items.is_empty())
 }
 
+/// The names of the objects of `api` that match `selector`: one metadata-only LIST.
+async fn selected_names<K>(api: Api<K>, selector: &str) -> anyhow::Result<HashSet<String>>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let list = api
+        .list_metadata(&ListParams::default().labels(selector))
+        .await
+        .context("cannot evaluate --resource-label-selector")?;
+    Ok(list.items.into_iter().filter_map(|o| o.metadata.name).collect())
+}
+
+/// The ConfigMaps and Secrets of `namespace` that `--resource-label-selector` selects, listed
+/// once per kind the workload references (`None` without a selector).
+pub(super) async fn label_selected(
+    client: &Client,
+    settings: &Settings,
+    namespace: &str,
+    referenced: &[SourceRef],
+) -> anyhow::Result<Option<(HashSet<String>, HashSet<String>)>> {
+    let Some(selector) = &settings.resource_label_selector else {
+        return Ok(None);
+    };
+    let uses = |kind| referenced.iter().any(|id| id.kind == kind);
+    let configmaps = if uses(SourceKind::ConfigMap) {
+        selected_names(Api::<ConfigMap>::namespaced(client.clone(), namespace), selector).await?
+    } else {
+        HashSet::new()
+    };
+    let secrets = if uses(SourceKind::Secret) {
+        selected_names(Api::<Secret>::namespaced(client.clone(), namespace), selector).await?
+    } else {
+        HashSet::new()
+    };
+    Ok(Some((configmaps, secrets)))
+}
+
 async fn namespace_scope(
     client: &Client,
     settings: &Settings,
@@ -117,7 +157,7 @@ async fn namespace_scope(
 
 async fn source(
     client: &Client,
-    settings: &Settings,
+    selected: Option<&(HashSet<String>, HashSet<String>)>,
     hasher: &dyn Hasher,
     keep: &[String],
     id: SourceRef,
@@ -153,18 +193,9 @@ async fn source(
     let Some(record) = record else {
         return Ok(SourceFacts { id, found: None });
     };
-    let selected_by_labels = match (&settings.resource_label_selector, id.kind) {
-        (Some(selector), SourceKind::ConfigMap) => {
-            selected(
-                Api::<ConfigMap>::namespaced(client.clone(), ns),
-                &id.name,
-                selector,
-            )
-            .await?
-        }
-        (Some(selector), SourceKind::Secret) => {
-            selected(Api::<Secret>::namespaced(client.clone(), ns), &id.name, selector).await?
-        }
+    let selected_by_labels = match (selected, id.kind) {
+        (Some((configmaps, _)), SourceKind::ConfigMap) => configmaps.contains(&id.name),
+        (Some((_, secrets)), SourceKind::Secret) => secrets.contains(&id.name),
         _ => true,
     };
     Ok(SourceFacts {
@@ -194,12 +225,14 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<()> {
             None => Box::new(reload_core::hash::ReloaderHasher),
         };
         let config = compose::engine_config(&settings);
+        let referenced = workload.referenced_sources();
+        let selected = label_selected(&client, &settings, &args.namespace, &referenced).await?;
         let mut sources = Vec::new();
-        for id in workload.referenced_sources() {
+        for id in referenced {
             sources.push(
                 source(
                     &client,
-                    &settings,
+                    selected.as_ref(),
                     hasher.as_ref(),
                     config.get_source_annotations(),
                     id,

@@ -321,3 +321,70 @@ fn targets_parse_like_kubectl_and_bad_ones_are_refused() {
     assert!(fetch::parse_target("pod/web").is_err());
     assert!(fetch::parse_target("deployment/").is_err());
 }
+
+/// The label selector is evaluated with one metadata LIST per referenced kind, not per source.
+#[tokio::test]
+async fn the_resource_label_selector_costs_one_list_per_referenced_kind() {
+    use clap::Parser as _;
+    use k8s_openapi::api::core::v1::Namespace;
+    use kube::Api;
+    use kube::api::PostParams;
+    use reload_core::{SourceKind, SourceRef};
+    use reload_tests::sim::Simulator;
+
+    let sim = Simulator::start().await.expect("simulator starts");
+    let client = sim.client().expect("client");
+    let object = |name: &str, labelled: bool| {
+        json!({"metadata": {"name": name, "namespace": NS,
+            "labels": if labelled { json!({"team": "x"}) } else { json!({}) }}})
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": NS}})).expect("ns"),
+        )
+        .await
+        .expect("namespace created");
+    let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), NS);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), NS);
+    for (name, labelled) in [("c1", true), ("c2", false), ("c3", true)] {
+        let cm: ConfigMap = serde_json::from_value(object(name, labelled)).expect("configmap");
+        configmaps
+            .create(&PostParams::default(), &cm)
+            .await
+            .expect("configmap created");
+    }
+    for (name, labelled) in [("s1", true), ("s2", false)] {
+        let secret: Secret = serde_json::from_value(object(name, labelled)).expect("secret");
+        secrets
+            .create(&PostParams::default(), &secret)
+            .await
+            .expect("secret created");
+    }
+    let cli =
+        crate::cli::Cli::try_parse_from(["reloader", "--resource-label-selector=team=x"]).expect("valid");
+    let settings = crate::cli::settings::resolve(&cli.run, &|_| None).expect("valid settings");
+    let referenced: Vec<SourceRef> = ["c1", "c2", "c3"]
+        .iter()
+        .map(|n| SourceRef::new(SourceKind::ConfigMap, NS, *n))
+        .chain(
+            ["s1", "s2"]
+                .iter()
+                .map(|n| SourceRef::new(SourceKind::Secret, NS, *n)),
+        )
+        .collect();
+    sim.reset_stats();
+    let (cms, secs) = fetch::label_selected(&client, &settings, NS, &referenced)
+        .await
+        .expect("lists answer")
+        .expect("a selector is set");
+    assert_eq!(cms, ["c1".to_owned(), "c3".to_owned()].into_iter().collect());
+    assert_eq!(secs, std::iter::once("s1".to_owned()).collect());
+    let stats = sim.stats();
+    assert_eq!(stats.count("list", "configmaps"), 1);
+    assert_eq!(stats.count("list", "secrets"), 1);
+    assert_eq!(
+        stats.count("get", "configmaps") + stats.count("get", "secrets"),
+        0
+    );
+}

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use kube::Client;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use super::run::Engine;
@@ -69,6 +69,41 @@ impl EngineHandle {
 }
 
 impl Engine {
+    /// Holds every write while `gate` reads `false`: workload patches, Job creates and
+    /// deletes, baselines, pause/resume, and notify-only reports. Everything else keeps
+    /// running — watches, stores, the index, the queue — so a warm standby (a replica that is
+    /// not the leader) has its caches synced and its work queued; when the gate opens, every
+    /// queued workload is decided against the current state, and what the leader already
+    /// applied is a no-op (the workload records the digest). Closing the gate stops new writes
+    /// at once; writes already in flight finish (a conflict's retry waits for the gate). A
+    /// dropped sender closes the gate for good.
+    ///
+    /// Leader election publishes exactly such a receiver (e.g. kube-lease-manager's
+    /// `watch()`):
+    ///
+    /// ```no_run
+    /// # async fn demo(engine: reload_core::engine::Engine, client: kube::Client) -> reload_core::Result<()> {
+    /// let (leading, is_leader) = tokio::sync::watch::channel(false);
+    /// let running = engine.write_gate(is_leader).spawn(client);
+    /// // ... once this replica wins the election:
+    /// let _ = leading.send(true);
+    /// # running.stop().await
+    /// # }
+    /// ```
+    #[doc(alias = "leader election")]
+    #[must_use]
+    pub fn write_gate(mut self, gate: watch::Receiver<bool>) -> Self {
+        self.gate = Some(gate);
+        self
+    }
+
+    /// Whether writes are allowed now: no gate, or a gate whose sender lives and reads `true`.
+    pub(super) fn writes_open(&self) -> bool {
+        self.gate
+            .as_ref()
+            .is_none_or(|gate| gate.has_changed().is_ok() && *gate.borrow())
+    }
+
     /// Spawns [`Engine::run`] on the current tokio runtime and returns its handle.
     pub fn spawn(self, client: Client) -> EngineHandle {
         EngineHandle::spawn_with(move |stopped| {
@@ -76,6 +111,18 @@ impl Engine {
                 let _ = stopped.await;
             })
         })
+    }
+}
+
+/// Waits for the gate's next change: `Some(open)`, or `None` once its sender is dropped.
+/// Pends forever without a gate.
+pub(super) async fn gate_changed(gate: &mut Option<watch::Receiver<bool>>) -> Option<bool> {
+    match gate {
+        Some(gate) => match gate.changed().await {
+            Ok(()) => Some(*gate.borrow_and_update()),
+            Err(_) => None,
+        },
+        None => std::future::pending().await,
     }
 }
 

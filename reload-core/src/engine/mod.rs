@@ -162,7 +162,7 @@ pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
 pub use handle::EngineHandle;
 pub use index::{IndexedWorkload, WorkloadIndex};
 pub use namespaces::{NamespaceScope, NamespaceWatches, ScopeChange, ScopeTracker};
-pub use observer::{EngineEvent, EngineSkip, Observer};
+pub use observer::{EngineEvent, EngineSkip, Observer, ReconcileResult, SourceEventKind};
 pub use queue::{Pending, Queue};
 pub use rate::{RolloutLimiter, TokenBucket, WriteLimiter};
 pub use run::{Engine, SourceWatcher, WorkloadWatcher};

@@ -3,6 +3,8 @@
 //! The binary turns these events into Reloader's log lines, `reloader_*` metrics and
 //! Kubernetes Events. Events carry identities and digests only, never a Secret's values.
 
+use std::time::Duration;
+
 use crate::decision::{MatchProblem, ReloadReason, SkipReason};
 use crate::hash::Digest;
 use crate::plan::ChangeKind;
@@ -128,6 +130,119 @@ pub enum EngineEvent {
         /// What happened to it.
         change: ChangeKind,
     },
+    /// A source watch event reached the engine's store (events of ignored namespaces are
+    /// dropped on arrival and never reported). The first list of a watch is a resync, not
+    /// events; a later re-list reports the differences it found.
+    SourceEvent {
+        /// The source.
+        source: SourceRef,
+        /// What the event was.
+        event: SourceEventKind,
+        /// Whether it changed what the digest covers (or deleted the source): `false` for a
+        /// label- or annotation-only edit, which triggers nothing.
+        changed: bool,
+    },
+    /// A trigger was queued for a workload (joining its pending entry if it had one).
+    Queued {
+        /// The workload.
+        workload: WorkloadRef,
+        /// Workloads pending afterwards.
+        depth: usize,
+    },
+    /// One reconcile of a workload ended: decided, and written or not. A conflict's re-plan
+    /// belongs to the same reconcile ([`EngineEvent::Retried`]).
+    Reconciled {
+        /// The workload.
+        workload: WorkloadRef,
+        /// How it ended.
+        result: ReconcileResult,
+        /// From when the workload became ready (its first trigger, plus the debounce window
+        /// if any) to its decision.
+        waited: Duration,
+        /// From its decision to the end of its write (the decision alone when nothing was
+        /// written).
+        took: Duration,
+        /// Workloads pending afterwards.
+        depth: usize,
+    },
+    /// A write hit a conflict and the workload is decided again against the fresh state.
+    Retried {
+        /// The workload.
+        workload: WorkloadRef,
+    },
+    /// The write gate ([`super::Engine::write_gate`]) opened or closed. Closed: the engine
+    /// keeps watching and queueing but writes nothing; opened: it decides everything queued
+    /// meanwhile against the current state.
+    WriteGate {
+        /// Whether writes are allowed now (`false` also when the gate's sender was dropped).
+        open: bool,
+    },
+}
+
+/// What a source watch event was (Reloader's `event_type` metric label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SourceEventKind {
+    /// The source appeared.
+    Add,
+    /// The source was modified.
+    Update,
+    /// The source was deleted.
+    Delete,
+}
+
+impl SourceEventKind {
+    /// `add`, `update` or `delete`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceEventKind::Add => "add",
+            SourceEventKind::Update => "update",
+            SourceEventKind::Delete => "delete",
+        }
+    }
+}
+
+/// How a reconcile ended (Reloader's `result` label of `reloader_reconcile_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ReconcileResult {
+    /// The workload was written.
+    Success,
+    /// The write failed for good.
+    Error,
+    /// Nothing was written: up to date, not matched, or a dry run.
+    Skipped,
+}
+
+impl ReconcileResult {
+    /// `success`, `error` or `skipped`.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReconcileResult::Success => "success",
+            ReconcileResult::Error => "error",
+            ReconcileResult::Skipped => "skipped",
+        }
+    }
+}
+
+impl EngineEvent {
+    /// The [`EngineEvent::SourceEvent`] of a store delta.
+    pub(super) fn of_delta(delta: &super::sources::SourceDelta) -> EngineEvent {
+        use super::sources::SourceDelta;
+        let (source, event, changed) = match delta {
+            SourceDelta::Created(source) => (source, SourceEventKind::Add, true),
+            SourceDelta::Updated(source) => (source, SourceEventKind::Update, true),
+            SourceDelta::Unchanged(source) => (source, SourceEventKind::Update, false),
+            SourceDelta::Deleted(record) => (&record.id, SourceEventKind::Delete, true),
+        };
+        EngineEvent::SourceEvent {
+            source: source.clone(),
+            event,
+            changed,
+        }
+    }
 }
 
 /// Receives every [`EngineEvent`]. Sync and cheap: do I/O elsewhere (e.g. send on a channel).

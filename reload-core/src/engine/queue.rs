@@ -96,6 +96,16 @@ impl Queue {
             .min()
     }
 
+    /// How many workloads are pending (in flight ones not counted).
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether no workload is pending.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
     /// Marks a workload's work finished.
     pub fn done(&mut self, id: &WorkloadRef) {
         self.in_flight.remove(id);

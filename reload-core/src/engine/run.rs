@@ -48,6 +48,7 @@ pub struct Engine {
     pub(super) hasher: Arc<dyn Hasher>,
     pub(super) observer: Arc<dyn Observer>,
     pub(super) stats: Option<CacheStats>,
+    pub(super) gate: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 enum Input {
@@ -69,7 +70,8 @@ fn into_stream<T: Send + 'static>(
     .boxed()
 }
 
-type Done = (WorkloadRef, Pending, Decided, WriteOutcome);
+/// A finished write task, with the instant its workload was decided.
+type Done = (WorkloadRef, Pending, Decided, WriteOutcome, Instant);
 
 impl Engine {
     /// An engine deciding with `matcher`, writing with `strategy`, digesting with `hasher`.
@@ -87,6 +89,7 @@ impl Engine {
             hasher,
             observer: Arc::new(|_: &EngineEvent| {}),
             stats: None,
+            gate: None,
         }
     }
 
@@ -162,6 +165,7 @@ impl Engine {
         let mut tasks: JoinSet<Done> = JoinSet::new();
         let mut published = Instant::now();
         let mut stats_dirty = true;
+        let mut gate = state.engine.gate.clone();
         loop {
             state.fire_resumes();
             state.dispatch(&mut tasks);
@@ -174,9 +178,21 @@ impl Engine {
                 stats_dirty = false;
             }
             let stats_at = (stats_dirty && state.engine.stats.is_some()).then(|| published + PUBLISH_EVERY);
-            let deadline = earliest(state.queue.next_deadline(), state.next_resume());
+            // While the write gate is closed, ready work waits in the queue: no wake-ups for it.
+            let queued = state
+                .engine
+                .writes_open()
+                .then(|| state.queue.next_deadline())
+                .flatten();
+            let deadline = earliest(queued, state.next_resume());
             tokio::select! {
                 () = &mut shutdown => break,
+                open = super::handle::gate_changed(&mut gate), if gate.is_some() => {
+                    state.emit(&EngineEvent::WriteGate { open: open.unwrap_or(false) });
+                    if open.is_none() {
+                        gate = None;
+                    }
+                }
                 input = inputs.next(), if live > 0 => match input {
                     Some(Input::Source(i, Some(Ok(event)))) => state.on_source(i, event),
                     Some(Input::Workload(i, Some(Ok(event)))) => state.on_workload(i, event),
@@ -303,7 +319,11 @@ impl State {
         {
             debounce = Some(debounce.map_or(period, |d| d.max(period)));
         }
-        self.queue.push(id, trigger, Instant::now(), debounce);
+        self.queue.push(id.clone(), trigger, Instant::now(), debounce);
+        self.emit(&EngineEvent::Queued {
+            workload: id,
+            depth: self.queue.len(),
+        });
     }
 
     /// Re-derives the resume timer of `id` from its indexed state.
@@ -400,6 +420,7 @@ impl State {
     }
 
     fn on_delta(&mut self, delta: SourceDelta) {
+        self.emit(&EngineEvent::of_delta(&delta));
         if self.engine.config.is_notify_only() {
             self.notify(delta);
             return;

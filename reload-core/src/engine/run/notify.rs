@@ -24,6 +24,10 @@ pub(super) fn reported_change(
 
 impl State {
     pub(super) fn notify(&mut self, delta: SourceDelta) {
+        if !self.engine.writes_open() {
+            // A standby reports nothing: the leader reports this change.
+            return;
+        }
         let config = &self.engine.config;
         let change = reported_change(&delta, config.is_reload_on_create(), config.is_reload_on_delete());
         let source = match delta {

@@ -1,6 +1,7 @@
 //! The engine loop against channel-fed watchers and an in-memory cluster, on tokio's paused
 //! clock: restart safety, coalescing, debounce, rate limits, conflicts, dry-run, revert fights.
 
+mod gate;
 mod harness;
 
 use std::time::Duration;

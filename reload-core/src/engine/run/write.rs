@@ -14,7 +14,7 @@ use crate::workload::WorkloadRef;
 use super::super::apply::{self, WriteOutcome};
 use super::super::decide::{Decided, Reconcile, Rules, Trigger};
 use super::super::index::IndexedWorkload;
-use super::super::observer::EngineEvent;
+use super::super::observer::{EngineEvent, ReconcileResult};
 use super::super::pause;
 use super::super::queue::Pending;
 use super::super::rollout;
@@ -22,7 +22,7 @@ use super::{Done, State, now_ms};
 
 impl State {
     pub(super) fn dispatch(&mut self, tasks: &mut JoinSet<Done>) {
-        if !self.synced {
+        if !self.synced || !self.engine.writes_open() {
             return;
         }
         while self.queue.in_flight() < self.engine.config.get_concurrency() {
@@ -81,6 +81,7 @@ impl State {
             self.queue.done(&id);
             return;
         }
+        let began = Instant::now();
         let decided = self.decide(&indexed, &pending.trigger);
         if !decided.rollouts.is_empty()
             && let Err(wait) = self.rollouts.acquire(&id.namespace, Instant::now())
@@ -104,6 +105,7 @@ impl State {
             let dry_run = !decided.edits.is_empty();
             self.report(&id, &decided, dry_run);
             self.queue.done(&id);
+            self.reconciled(&id, ReconcileResult::Skipped, pending.ready_at, began);
             return;
         }
         let body = Self::patch_body(&indexed, &decided);
@@ -112,7 +114,7 @@ impl State {
         let attempts = self.engine.config.get_max_attempts();
         tasks.spawn(async move {
             let outcome = apply::write(writer, limiter, id.clone(), body, attempts).await;
-            (id, pending, decided, outcome)
+            (id, pending, decided, outcome, began)
         });
     }
 
@@ -171,8 +173,20 @@ impl State {
         }
     }
 
-    pub(super) fn on_done(&mut self, (id, pending, decided, outcome): Done) {
+    /// Reports the end of one reconcile (for the workqueue and reconcile metrics).
+    fn reconciled(&self, id: &WorkloadRef, result: ReconcileResult, ready_at: Instant, began: Instant) {
+        self.emit(&EngineEvent::Reconciled {
+            workload: id.clone(),
+            result,
+            waited: began.saturating_duration_since(ready_at),
+            took: began.elapsed(),
+            depth: self.queue.len(),
+        });
+    }
+
+    pub(super) fn on_done(&mut self, (id, pending, decided, outcome, began): Done) {
         self.queue.done(&id);
+        let ready_at = pending.ready_at;
         match outcome {
             WriteOutcome::Written(state) => {
                 self.index.refresh(state);
@@ -190,6 +204,7 @@ impl State {
                 }
                 self.report(&id, &decided, false);
                 self.count_fights(&id, &decided);
+                self.reconciled(&id, ReconcileResult::Success, ready_at, began);
             }
             WriteOutcome::Conflict(fresh) if pending.attempts + 1 < self.engine.config.get_max_attempts() => {
                 if let Some(fresh) = fresh {
@@ -200,16 +215,26 @@ impl State {
                     ready_at: Instant::now(),
                     ..pending
                 };
+                self.emit(&EngineEvent::Retried { workload: id.clone() });
                 self.queue.requeue(id, retry);
             }
-            WriteOutcome::Conflict(_) => self.fail(
-                &id,
-                &decided,
-                "conflict",
-                "conflicts persisted after retries".into(),
-            ),
-            WriteOutcome::Failed(error) if error.code == 404 => self.gone(&id, &decided),
-            WriteOutcome::Failed(error) => self.fail(&id, &decided, error.kind(), error.message),
+            WriteOutcome::Conflict(_) => {
+                self.fail(
+                    &id,
+                    &decided,
+                    "conflict",
+                    "conflicts persisted after retries".into(),
+                );
+                self.reconciled(&id, ReconcileResult::Error, ready_at, began);
+            }
+            WriteOutcome::Failed(error) if error.code == 404 => {
+                self.gone(&id, &decided);
+                self.reconciled(&id, ReconcileResult::Skipped, ready_at, began);
+            }
+            WriteOutcome::Failed(error) => {
+                self.fail(&id, &decided, error.kind(), error.message);
+                self.reconciled(&id, ReconcileResult::Error, ready_at, began);
+            }
         }
     }
 

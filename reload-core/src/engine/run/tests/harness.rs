@@ -243,6 +243,16 @@ impl Harness {
 
     /// A fresh engine on an existing cluster (a restart or failover).
     pub async fn restart(config: EngineConfig, sources: &[(&str, &str)], cluster: Arc<Cluster>) -> Self {
+        Harness::restart_gated(config, sources, cluster, None).await
+    }
+
+    /// [`Harness::restart`] with the engine's write gate set to `gate`.
+    pub async fn restart_gated(
+        config: EngineConfig,
+        sources: &[(&str, &str)],
+        cluster: Arc<Cluster>,
+        gate: Option<tokio::sync::watch::Receiver<bool>>,
+    ) -> Self {
         let (source_tx, source_rx) = mpsc::unbounded_channel();
         let (workload_tx, workload_rx) = mpsc::unbounded_channel();
         let events = Arc::new(Mutex::new(Vec::new()));
@@ -256,6 +266,10 @@ impl Harness {
             hasher,
         )
         .observer(Arc::new(observer));
+        let engine = match gate {
+            Some(gate) => engine.write_gate(gate),
+            None => engine,
+        };
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let writer: Arc<dyn WorkloadWriter> = cluster.clone();
         let task = tokio::spawn(engine.run_with(
@@ -315,6 +329,18 @@ impl Harness {
             let _ = self.sources.send(WatchEvent::ResyncItem(cm_record(name, digest)));
         }
         let _ = self.sources.send(WatchEvent::ResyncDone);
+    }
+
+    /// A cluster holding `workloads`, with nothing running on it yet.
+    pub fn cluster_of(workloads: Vec<IndexedWorkload>) -> Arc<Cluster> {
+        let cluster = Arc::new(Cluster::default());
+        {
+            let mut inner = cluster.lock();
+            for w in workloads {
+                Cluster::store(&mut inner, w);
+            }
+        }
+        cluster
     }
 
     pub fn add_workload(&self, w: IndexedWorkload) {

@@ -1,0 +1,118 @@
+//! The write gate ([`crate::engine::Engine::write_gate`]): a warm standby watches and queues but
+//! writes nothing; opening the gate decides what was queued against the current state.
+
+use tokio::sync::watch;
+
+use super::harness::{Harness, settle};
+use super::{config, d};
+use crate::engine::fixtures::{cm, cm_record, deployment, state_key};
+use crate::engine::observer::EngineEvent;
+
+fn recorded(h: &Harness, name: &str) -> Option<String> {
+    h.cluster
+        .workload(&d(name))
+        .workload
+        .template
+        .annotations
+        .get(&state_key(&cm("a")))
+        .cloned()
+}
+
+fn reloads(h: &Harness) -> usize {
+    h.events()
+        .iter()
+        .filter(|e| matches!(e, EngineEvent::Reloaded { .. }))
+        .count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closed_gate_writes_nothing_and_opening_it_applies_the_queued_change_once() {
+    let (leading, gate) = watch::channel(false);
+    let cluster = Harness::cluster_of(vec![deployment("x", &["a"])]);
+    let h = Harness::restart_gated(config(), &[("a", "1")], cluster, Some(gate)).await;
+    assert_eq!(h.cluster.patch_count(), 0, "a standby writes no baseline");
+    assert!(
+        h.events().contains(&EngineEvent::Synced),
+        "a standby syncs its caches"
+    );
+
+    h.update_source(cm_record("a", "2"));
+    settle().await;
+    assert_eq!(h.cluster.patch_count(), 0, "a standby writes no rollout");
+    assert_eq!(reloads(&h), 0);
+
+    leading.send(true).expect("the engine holds the gate");
+    settle().await;
+    assert_eq!(h.cluster.patch_count(), 1, "one write: the queued change");
+    assert_eq!(recorded(&h, "x").as_deref(), Some("2"));
+    assert_eq!(reloads(&h), 1);
+    assert!(h.events().contains(&EngineEvent::WriteGate { open: true }));
+    assert_eq!(h.cluster.get_count(), 0, "a takeover reads nothing");
+}
+
+#[tokio::test(start_paused = true)]
+async fn opening_the_gate_when_the_leader_applied_everything_writes_nothing() {
+    let leader = Harness::start(config(), &[("a", "1")], vec![deployment("x", &["a"])]).await;
+    leader.update_source(cm_record("a", "2"));
+    settle().await;
+    assert_eq!(recorded(&leader, "x").as_deref(), Some("2"));
+    let cluster = leader.stop().await;
+    let written = cluster.patch_count();
+
+    let (leading, gate) = watch::channel(false);
+    let standby = Harness::restart_gated(config(), &[("a", "2")], cluster, Some(gate)).await;
+    leading.send(true).expect("the engine holds the gate");
+    settle().await;
+    assert_eq!(
+        standby.cluster.patch_count(),
+        written,
+        "nothing changed: nothing written"
+    );
+    assert_eq!(reloads(&standby), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn closing_the_gate_stops_writes_and_reopening_applies_only_the_latest_state() {
+    let (leading, gate) = watch::channel(true);
+    let cluster = Harness::cluster_of(vec![deployment("x", &["a"])]);
+    let h = Harness::restart_gated(config(), &[("a", "1")], cluster, Some(gate)).await;
+    h.update_source(cm_record("a", "2"));
+    settle().await;
+    let written = h.cluster.patch_count();
+    assert_eq!(recorded(&h, "x").as_deref(), Some("2"));
+
+    leading.send(false).expect("the engine holds the gate");
+    settle().await;
+    h.update_source(cm_record("a", "3"));
+    h.update_source(cm_record("a", "4"));
+    settle().await;
+    assert_eq!(
+        h.cluster.patch_count(),
+        written,
+        "a closed gate holds every write"
+    );
+    assert!(h.events().contains(&EngineEvent::WriteGate { open: false }));
+
+    leading.send(true).expect("the engine holds the gate");
+    settle().await;
+    assert_eq!(
+        h.cluster.patch_count(),
+        written + 1,
+        "the two changes coalesced into one write"
+    );
+    assert_eq!(recorded(&h, "x").as_deref(), Some("4"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_gate_sender_closes_the_gate_for_good() {
+    let (leading, gate) = watch::channel(true);
+    let cluster = Harness::cluster_of(vec![deployment("x", &["a"])]);
+    let h = Harness::restart_gated(config(), &[("a", "1")], cluster, Some(gate)).await;
+    let written = h.cluster.patch_count();
+    drop(leading);
+    settle().await;
+    h.update_source(cm_record("a", "2"));
+    settle().await;
+    assert_eq!(h.cluster.patch_count(), written);
+    assert!(h.events().contains(&EngineEvent::WriteGate { open: false }));
+}
