@@ -87,7 +87,7 @@ fn resource_type(kind: SourceKind) -> &'static str {
     match kind {
         SourceKind::ConfigMap => "configmaps",
         SourceKind::Secret => "secrets",
-        _ => "secretproviderclasspodstatuses",
+        SourceKind::SecretProviderClass => "secretproviderclasspodstatuses",
     }
 }
 
@@ -199,6 +199,28 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
                 Effect::CountError("watch_error"),
             ]
         }
+        EngineEvent::Synced => {
+            vec![
+                Effect::Log(Level::INFO, "Caches synced, reconciling".to_owned()),
+                Effect::Ready,
+            ]
+        }
+        EngineEvent::SourceChanged { source, .. } => vec![Effect::Webhook(source.clone())],
+        _ => counted(event),
+    }
+}
+
+/// The effects of the events that feed Reloader's queue and reconcile metrics, and of the HA
+/// write gate.
+fn counted(event: &EngineEvent) -> Vec<Effect> {
+    match event {
+        EngineEvent::WriteGate { open: true } => vec![Effect::Log(
+            Level::INFO,
+            "Leading: writes enabled, deciding the work queued while standby".to_owned(),
+        )],
+        EngineEvent::WriteGate { open: false } => {
+            vec![Effect::Log(Level::WARN, "Not leading: writes stopped".to_owned())]
+        }
         EngineEvent::SourceEvent {
             source,
             event,
@@ -223,20 +245,6 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
             depth: *depth,
         }],
         EngineEvent::Retried { .. } => vec![Effect::CountRetry],
-        EngineEvent::Synced => {
-            vec![
-                Effect::Log(Level::INFO, "Caches synced, reconciling".to_owned()),
-                Effect::Ready,
-            ]
-        }
-        EngineEvent::SourceChanged { source, .. } => vec![Effect::Webhook(source.clone())],
-        EngineEvent::WriteGate { open: true } => vec![Effect::Log(
-            Level::INFO,
-            "Leading: writes enabled, deciding the work queued while standby".to_owned(),
-        )],
-        EngineEvent::WriteGate { open: false } => {
-            vec![Effect::Log(Level::WARN, "Not leading: writes stopped".to_owned())]
-        }
         _ => Vec::new(),
     }
 }
