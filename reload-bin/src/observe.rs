@@ -154,13 +154,15 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
         EngineEvent::MatchProblem {
             workload,
             problem:
-                problem @ (MatchProblem::UnsupportedWorkload { .. } | MatchProblem::InvalidPausePeriod { .. }),
+                problem @ (MatchProblem::UnsupportedWorkload { .. }
+                | MatchProblem::InvalidPausePeriod { .. }
+                | MatchProblem::EnvVarCollision { .. }),
         } => warning(
             workload,
-            if matches!(problem, MatchProblem::UnsupportedWorkload { .. }) {
-                "ReloadSkipped"
-            } else {
-                "InvalidPausePeriod"
+            match problem {
+                MatchProblem::UnsupportedWorkload { .. } => "ReloadSkipped",
+                MatchProblem::EnvVarCollision { .. } => "EnvVarCollision",
+                _ => "InvalidPausePeriod",
             },
             Level::WARN,
             format!("{}: {problem}", workload_phrase(workload)),

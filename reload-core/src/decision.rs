@@ -95,6 +95,24 @@ pub enum MatchProblem {
         /// Why.
         reason: String,
     },
+    /// Sources the workload references get the same `STAKATER_*` variable name after env-var
+    /// sanitisation (`my.app` and `my-app` both give `STAKATER_MY_APP_CONFIGMAP`), so the
+    /// variable alone cannot tell them apart (Reloader would roll such a workload back and
+    /// forth). The env-vars strategy still rolls the workload once per change of each source:
+    /// the shared variable holds the digest written last, and each source's own digest is kept
+    /// in the `reloader.rs/digests` annotation.
+    #[error(
+        "{} share the env var {env_var} (names collide after sanitisation); each change still \
+         rolls once, the variable holds the digest written last and per-source digests are \
+         kept in reloader.rs/digests",
+        .sources.join(" and ")
+    )]
+    EnvVarCollision {
+        /// The shared variable name.
+        env_var: String,
+        /// The colliding sources, as `ConfigMap 'my.app'`.
+        sources: Vec<String>,
+    },
 }
 
 /// A decision plus any problems found on the way.

@@ -1,6 +1,7 @@
 //! Reload strategies: what to write to a workload so that it rolls, and how to tell that it
 //! already carries a change.
 
+use crate::decision::MatchProblem;
 use crate::hash::Digest;
 use crate::plan::{Change, Plan};
 use crate::source::SourceRef;
@@ -26,4 +27,12 @@ pub trait ReloadStrategy: Send + Sync {
 
     /// The digest this strategy finds recorded on `workload` for `source`, if any.
     fn recorded_digest(&self, workload: &Workload, source: &SourceRef) -> Option<Digest>;
+
+    /// What is wrong with reloading `workload` for `sources` with this strategy (e.g. the
+    /// env-vars strategy's [`MatchProblem::EnvVarCollision`]); the engine reports each as an
+    /// `EngineEvent::MatchProblem`. Never fatal. Default: nothing.
+    fn problems(&self, workload: &Workload, sources: &[SourceRef]) -> Vec<MatchProblem> {
+        let _ = (workload, sources);
+        Vec::new()
+    }
 }

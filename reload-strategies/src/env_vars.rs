@@ -11,7 +11,9 @@
 //! earlier container carrying the variable with another value) the plan also writes the
 //! per-source digest to [`reload_core::trigger::TRIGGER_ANNOTATION`]. When it does, the
 //! sources whose variable it overwrites keep the digest they had, copied into that annotation.
-//! [`collisions`] lists the colliding names so the engine can emit a Warning.
+//! [`collisions`] lists the colliding names; [`EnvVarStrategy`] reports each as a
+//! [`MatchProblem::EnvVarCollision`] (through [`ReloadStrategy::problems`]) when a colliding
+//! source is first seen or rolls, and the binary logs it and emits a Warning Event.
 //!
 //! # Deletes
 //!
@@ -38,7 +40,8 @@ use std::collections::BTreeMap;
 
 use reload_core::trigger::{self, TRIGGER_ANNOTATION, TriggerState};
 use reload_core::{
-    Change, ChangeKind, Digest, Edit, NamedSource, Plan, ReloadStrategy, SourceKind, SourceRef, Workload,
+    Change, ChangeKind, Digest, Edit, MatchProblem, NamedSource, Plan, ReloadStrategy, SourceKind, SourceRef,
+    Workload,
 };
 
 use crate::annotations::DELETE_MARKER_DIGEST;
@@ -298,5 +301,23 @@ impl ReloadStrategy for EnvVarStrategy {
     fn recorded_digest(&self, workload: &Workload, source: &SourceRef) -> Option<Digest> {
         let state = trigger::read(&workload.template.annotations);
         recorded(workload, &state, source.kind, &source.name)
+    }
+
+    /// One [`MatchProblem::EnvVarCollision`] per variable name shared by several sources the
+    /// workload references, when one of `sources` is among them.
+    fn problems(&self, workload: &Workload, sources: &[SourceRef]) -> Vec<MatchProblem> {
+        let concerned = |s: &NamedSource| sources.iter().any(|r| r.kind == s.kind && r.name == s.name);
+        collisions(workload)
+            .into_iter()
+            .filter(|c| c.sources.iter().any(concerned))
+            .map(|c| MatchProblem::EnvVarCollision {
+                env_var: c.env_var,
+                sources: c
+                    .sources
+                    .iter()
+                    .map(|s| format!("{} '{}'", s.kind, s.name))
+                    .collect(),
+            })
+            .collect()
     }
 }

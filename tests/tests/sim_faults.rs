@@ -221,3 +221,63 @@ async fn restart_over_http_keeps_state_and_port() {
     .await;
     assert_eq!(got.metadata.name.as_deref(), Some("a"));
 }
+
+/// Every verb on every resource, anywhere.
+fn everything() -> Vec<reload_tests::sim::Rule> {
+    vec![reload_tests::sim::Rule {
+        api_groups: vec!["*".into()],
+        resources: vec!["*".into()],
+        verbs: vec!["*".into()],
+        resource_names: Vec::new(),
+        namespace: None,
+    }]
+}
+
+#[tokio::test]
+async fn a_stalled_user_is_delayed_alone_and_a_request_it_abandons_is_never_committed() {
+    let sim = reload_tests::sim::Simulator::config()
+        .token("slow", "stalled", everything())
+        .token("fast", "healthy", everything())
+        .start()
+        .await
+        .expect("sim");
+    let resp = http_request(
+        "POST",
+        &format!("{}/_sim/faults/latency", sim.url()),
+        r#"{"millis": 1500, "user": "stalled"}"#,
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let healthy: Api<ConfigMap> = Api::default_namespaced(sim.client_with_token("fast").expect("client"));
+    let stalled: Api<ConfigMap> = Api::default_namespaced(sim.client_with_token("slow").expect("client"));
+    healthy
+        .create(&PostParams::default(), &cm("a"))
+        .await
+        .expect("the healthy user is not stalled");
+    let patch = Patch::Merge(json!({"data": {"from": "stalled"}}));
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(200),
+        stalled.patch("a", &PatchParams::default(), &patch),
+    )
+    .await;
+    assert!(
+        abandoned.is_err(),
+        "the stalled request cannot answer before its latency"
+    );
+    // Past the moment the abandoned request would have been served: it never is.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let a = healthy.get("a").await.expect("get");
+    assert_eq!(a.data, None, "the abandoned patch was not committed");
+    let writers: Vec<String> = sim
+        .journal(0)
+        .into_iter()
+        .filter(|e| e.resource == "configmaps")
+        .map(|e| e.user)
+        .collect();
+    assert_eq!(writers, vec!["healthy".to_owned()], "the journal names who wrote");
+    sim.set_user_latency("stalled", Duration::ZERO);
+    stalled
+        .patch("a", &PatchParams::default(), &patch)
+        .await
+        .expect("served again once the stall ends");
+}

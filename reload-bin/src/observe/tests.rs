@@ -130,3 +130,27 @@ fn label_only_edits_count_as_no_data_change() {
 fn sync_turns_readiness_on() {
     assert!(effects(&EngineEvent::Synced).contains(&Effect::Ready));
 }
+
+#[test]
+fn an_env_var_collision_warns_naming_the_workload_both_sources_and_the_variable() {
+    let effects = effects(&EngineEvent::MatchProblem {
+        workload: deployment(),
+        problem: reload_core::MatchProblem::EnvVarCollision {
+            env_var: "STAKATER_MY_APP_CONFIGMAP".into(),
+            sources: vec!["ConfigMap 'my.app'".into(), "ConfigMap 'my-app'".into()],
+        },
+    });
+    let Some(Effect::Log(Level::WARN, line)) = effects.first() else {
+        panic!("a warn line first: {effects:?}");
+    };
+    for part in [
+        "'hoge-staging' of type 'Deployment' in namespace 'A'",
+        "ConfigMap 'my.app' and ConfigMap 'my-app'",
+        "STAKATER_MY_APP_CONFIGMAP",
+    ] {
+        assert!(line.contains(part), "{part} missing from {line}");
+    }
+    assert!(effects.iter().any(
+        |e| matches!(e, Effect::Event(ev) if ev.warning && ev.reason == "EnvVarCollision" && &ev.note == line)
+    ));
+}

@@ -196,6 +196,13 @@ impl Reconcile<'_> {
                 }
             }
         }
+        // The strategy's problems (env var collisions), when a source it concerns is first
+        // seen or rolls.
+        let touched: Vec<SourceRef> = (out.rollouts.iter().map(|r| r.source.clone()))
+            .chain(out.baselined.iter().map(|(source, _)| source.clone()))
+            .collect();
+        out.problems
+            .extend(self.strategy.problems(&self.workload.workload, &touched));
         if records_applied_digest(&self.workload.workload, self.rules.cronjob_mode) {
             // A CronJob's template is never written (a Job is created from it), nor is a
             // restart-mode Rollout's (restartAt is set instead), so the digest it was reloaded

@@ -85,6 +85,7 @@
 //! | Deployment paused by us, period over (timer, or start-up) | any | any | PATCH `spec.paused: false`, `paused-at` removed |
 //! | DaemonSet/StatefulSet with a valid pause-period | any | any | the period is the workload's debounce window |
 //! | invalid pause-period | any | (as above) | roll without a pause; `MatchProblem::InvalidPausePeriod` |
+//! | env-vars strategy, referenced sources sharing one `STAKATER_*` name (`my.app`, `my-app`) | any | (as above) | each source still rolls once (per-source digests in `reloader.rs/digests`); `MatchProblem::EnvVarCollision` when a colliding source is baselined or rolls |
 //! | CSI pod status: status change / label change / delete | any | (as above) | roll / nothing / nothing |
 //!
 //! CronJobs: the job template is never written, so the digest a CronJob was reloaded for is

@@ -1,7 +1,9 @@
 //! Behaviour of the env-vars strategy.
 
 use reload_core::trigger::{self, TRIGGER_ANNOTATION};
-use reload_core::{Digest, Edit, NamedSource, ReloadStrategy, SourceKind, SourceRef, WorkloadKind};
+use reload_core::{
+    Digest, Edit, MatchProblem, NamedSource, ReloadStrategy, SourceKind, SourceRef, WorkloadKind,
+};
 
 use super::{D1, D2, deleted, update, with_configmap_volume, with_env, with_env_from, workload};
 use crate::{DELETE_MARKER_DIGEST, EnvVarCollision, EnvVarStrategy, collisions};
@@ -117,6 +119,37 @@ fn collisions_list_the_sources_sharing_a_variable() {
         }]
     );
     assert_eq!(collisions(&referenced_workload()), vec![]);
+}
+
+#[test]
+fn a_collision_is_reported_as_a_problem_naming_the_variable_and_both_sources() {
+    let w = colliding_workload();
+    let dotted = SourceRef::new(SourceKind::ConfigMap, "ns", "my.app");
+    let problems = EnvVarStrategy.problems(&w, &[dotted]);
+    assert_eq!(
+        problems,
+        vec![MatchProblem::EnvVarCollision {
+            env_var: "STAKATER_MY_APP_CONFIGMAP".into(),
+            sources: vec!["ConfigMap 'my.app'".into(), "ConfigMap 'my-app'".into()],
+        }]
+    );
+    let message = problems[0].to_string();
+    assert!(
+        message.contains(
+            "ConfigMap 'my.app' and ConfigMap 'my-app' share the env var STAKATER_MY_APP_CONFIGMAP"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_collision_is_not_reported_for_sources_outside_it_nor_by_the_annotation_strategy() {
+    let w = with_env_from(colliding_workload(), "app", SourceKind::Secret, "other");
+    let other = SourceRef::new(SourceKind::Secret, "ns", "other");
+    assert_eq!(EnvVarStrategy.problems(&w, &[other]), vec![]);
+    assert_eq!(EnvVarStrategy.problems(&referenced_workload(), &[]), vec![]);
+    let dashed = SourceRef::new(SourceKind::ConfigMap, "ns", "my-app");
+    assert_eq!(crate::AnnotationStrategy.problems(&w, &[dashed]), vec![]);
 }
 
 #[test]

@@ -7,9 +7,12 @@
 //! | `GET /_sim/journal?since=RV` | committed writes after `RV` (JSON array) |
 //! | `POST /_sim/faults/close-watches` | ends every open watch |
 //! | `POST /_sim/faults/compact` | drops watch history (older resourceVersions get 410) |
-//! | `POST /_sim/faults/fail` | body `{"verb":"patch","resource":"deployments","count":2,"status":503,"retry_after_seconds":1}` |
-//! | `POST /_sim/faults/latency` | body `{"millis": 50}` |
-//! | `POST /_sim/faults/clear` | removes failures and latency |
+//! | `POST /_sim/faults/fail` | body `{"verb":"patch","resource":"deployments","count":2,"status":503,"retry_after_seconds":1}`; optional `"user":"NAME"` fails only that user's requests |
+//! | `POST /_sim/faults/latency` | body `{"millis": 50}` delays every request; `{"millis": 5000, "user": "NAME"}` only that user's (a stalled client); `millis: 0` removes it |
+//! | `POST /_sim/faults/clear` | removes failures and latencies |
+//!
+//! `user` is the authenticated user name of a bearer token registered with `SimConfig::token`
+//! (`system:admin` for requests without a token); it is also recorded in the journal.
 //! | `POST /_sim/restart?downtime_ms=N` | restarts the server on the same port, state kept |
 
 use std::collections::HashMap;
@@ -64,16 +67,22 @@ pub fn handle(
             }
             Err(e) => error(&ApiError::bad_request(e.to_string())),
         },
-        ("POST", "/_sim/faults/latency") => match serde_json::from_slice::<Value>(body)
-            .ok()
-            .and_then(|v| v["millis"].as_u64())
-        {
-            Some(ms) => {
-                state.faults.set_latency(Duration::from_millis(ms));
-                ok()
+        ("POST", "/_sim/faults/latency") => {
+            let body = serde_json::from_slice::<Value>(body).unwrap_or_default();
+            match (body["millis"].as_u64(), &body["user"]) {
+                (Some(ms), Value::Null) => {
+                    state.faults.set_latency(Duration::from_millis(ms));
+                    ok()
+                }
+                (Some(ms), Value::String(user)) => {
+                    state.faults.set_user_latency(user, Duration::from_millis(ms));
+                    ok()
+                }
+                _ => error(&ApiError::bad_request(
+                    "expected {\"millis\": N} or {\"millis\": N, \"user\": \"NAME\"}",
+                )),
             }
-            None => error(&ApiError::bad_request("expected {\"millis\": N}")),
-        },
+        }
         ("POST", "/_sim/faults/clear") => {
             state.faults.clear();
             ok()

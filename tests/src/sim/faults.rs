@@ -1,5 +1,7 @@
-//! Fault injection: failing the next N matching requests, added latency.
+//! Fault injection: failing the next N matching requests, added latency; either for every
+//! client or for one authenticated user (a stalled or partitioned replica).
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -16,6 +18,9 @@ pub struct FailureRule {
     /// Plural resource to match (`None`: any).
     #[serde(default)]
     pub resource: Option<String>,
+    /// Authenticated user to match (`None`: any; see `Authorizer::user_name`).
+    #[serde(default)]
+    pub user: Option<String>,
     /// How many requests fail.
     pub count: u32,
     /// HTTP status to answer (500, 503, 429, 409, ...).
@@ -31,6 +36,7 @@ impl FailureRule {
         Self {
             verb: None,
             resource: None,
+            user: None,
             count,
             status,
             retry_after_seconds: None,
@@ -51,6 +57,13 @@ impl FailureRule {
         self
     }
 
+    /// Only for requests of this authenticated user.
+    #[must_use]
+    pub fn user(mut self, user: &str) -> Self {
+        self.user = Some(user.to_string());
+        self
+    }
+
     /// Sends `Retry-After: secs`.
     #[must_use]
     pub fn retry_after(mut self, secs: u64) -> Self {
@@ -58,9 +71,10 @@ impl FailureRule {
         self
     }
 
-    fn matches(&self, verb: &str, resource: &str) -> bool {
+    fn matches(&self, verb: &str, resource: &str, user: &str) -> bool {
         self.verb.as_deref().is_none_or(|v| v == verb)
             && self.resource.as_deref().is_none_or(|r| r == resource)
+            && self.user.as_deref().is_none_or(|u| u == user)
     }
 
     fn error(&self) -> ApiError {
@@ -80,6 +94,7 @@ impl FailureRule {
 pub struct Faults {
     rules: Mutex<Vec<FailureRule>>,
     latency: Mutex<Duration>,
+    user_latency: Mutex<BTreeMap<String, Duration>>,
 }
 
 impl Faults {
@@ -97,25 +112,52 @@ impl Faults {
         }
     }
 
-    /// The latency to add.
+    /// Sets the latency added to every API request of `user` (zero to remove): the
+    /// simulator waits before reading the store, so a request whose client gives up (closes the
+    /// connection) while it waits is never committed, as with a network partition.
+    pub fn set_user_latency(&self, user: &str, latency: Duration) {
+        if let Ok(mut l) = self.user_latency.lock() {
+            if latency.is_zero() {
+                l.remove(user);
+            } else {
+                l.insert(user.to_string(), latency);
+            }
+        }
+    }
+
+    /// The latency to add to every request.
     pub fn latency(&self) -> Duration {
         self.latency.lock().map(|l| *l).unwrap_or_default()
     }
 
-    /// Removes every rule and the latency.
+    /// The latency to add to a request of `user`: the larger of the global one and `user`'s.
+    pub fn latency_for(&self, user: &str) -> Duration {
+        let own = self
+            .user_latency
+            .lock()
+            .ok()
+            .and_then(|l| l.get(user).copied())
+            .unwrap_or_default();
+        own.max(self.latency())
+    }
+
+    /// Removes every rule and every latency.
     pub fn clear(&self) {
         if let Ok(mut r) = self.rules.lock() {
             r.clear();
         }
+        if let Ok(mut l) = self.user_latency.lock() {
+            l.clear();
+        }
         self.set_latency(Duration::ZERO);
     }
 
-    /// Consumes one matching rule, returning the error to answer, if any.
-    pub fn take(&self, verb: &str, resource: &str) -> Option<ApiError> {
+    /// Consumes one rule matching a request of `user`, returning the error to answer, if any.
+    pub fn take(&self, verb: &str, resource: &str, user: &str) -> Option<ApiError> {
         let mut rules = self.rules.lock().ok()?;
         let idx = rules
             .iter()
-            .position(|r| r.count > 0 && r.matches(verb, resource))?;
+            .position(|r| r.count > 0 && r.matches(verb, resource, user))?;
         let rule = &mut rules[idx];
         rule.count -= 1;
         let err = rule.error();
@@ -134,12 +176,44 @@ mod tests {
     fn a_rule_fails_exactly_its_count_of_matching_requests() {
         let f = Faults::default();
         f.fail(FailureRule::new(503, 2).verb("patch").resource("deployments"));
-        assert!(f.take("get", "deployments").is_none());
-        assert_eq!(f.take("patch", "deployments").map(|e| e.code), Some(503));
+        assert!(f.take("get", "deployments", "u").is_none());
+        assert_eq!(f.take("patch", "deployments", "u").map(|e| e.code), Some(503));
         assert_eq!(
-            f.take("patch", "deployments").map(|e| e.reason),
+            f.take("patch", "deployments", "v").map(|e| e.reason),
             Some("ServiceUnavailable")
         );
-        assert!(f.take("patch", "deployments").is_none());
+        assert!(f.take("patch", "deployments", "u").is_none());
+    }
+
+    #[test]
+    fn a_rule_for_one_user_fails_only_that_users_requests() {
+        let f = Faults::default();
+        f.fail(FailureRule::new(500, 1).user("stalled"));
+        assert!(f.take("patch", "deployments", "healthy").is_none());
+        assert_eq!(
+            f.take("patch", "deployments", "stalled").map(|e| e.code),
+            Some(500)
+        );
+        assert!(f.take("patch", "deployments", "stalled").is_none());
+    }
+
+    #[test]
+    fn a_latency_for_one_user_delays_only_that_user_until_cleared() {
+        let f = Faults::default();
+        f.set_user_latency("stalled", Duration::from_secs(5));
+        assert_eq!(f.latency_for("stalled"), Duration::from_secs(5));
+        assert_eq!(f.latency_for("healthy"), Duration::ZERO);
+        f.set_latency(Duration::from_secs(1));
+        assert_eq!(f.latency_for("healthy"), Duration::from_secs(1));
+        assert_eq!(
+            f.latency_for("stalled"),
+            Duration::from_secs(5),
+            "the larger one applies"
+        );
+        f.set_user_latency("stalled", Duration::ZERO);
+        assert_eq!(f.latency_for("stalled"), Duration::from_secs(1));
+        f.set_user_latency("stalled", Duration::from_secs(5));
+        f.clear();
+        assert_eq!(f.latency_for("stalled"), Duration::ZERO);
     }
 }

@@ -34,6 +34,9 @@ pub struct JournalEntry {
     pub field_manager: String,
     /// `User-Agent` of the request.
     pub user_agent: String,
+    /// The authenticated user of the request (`system:admin` without a token, empty for
+    /// objects seeded in-process).
+    pub user: String,
     /// The object as committed (for a delete: as it was last stored). In-process only: not
     /// part of the HTTP journal (`/_sim/journal`), so invariant checkers can replay contents.
     #[serde(skip)]
@@ -58,6 +61,7 @@ impl JournalEntry {
             resource_version: rv,
             field_manager: ctx.field_manager.clone(),
             user_agent: ctx.user_agent.clone(),
+            user: ctx.user.clone(),
             object: None,
         }
     }

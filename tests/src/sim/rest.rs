@@ -52,7 +52,12 @@ pub async fn handle(State(state): State<Arc<SimState>>, req: Request) -> Respons
     if path.starts_with("/_sim/") {
         return super::admin::handle(&state, &method, &path, &query, &body);
     }
-    let latency = state.faults.latency();
+    // The authenticated user, for per-user faults, response counts and the journal.
+    let user = state
+        .authorizer
+        .read()
+        .map_or_else(|_| String::new(), |a| a.user_name(token.as_deref()));
+    let latency = state.faults.latency_for(&user);
     if latency > Duration::ZERO {
         tokio::time::sleep(latency).await;
     }
@@ -90,6 +95,7 @@ pub async fn handle(State(state): State<Arc<SimState>>, req: Request) -> Respons
                 query,
                 method,
                 user_agent,
+                user,
                 content_type,
                 token,
                 body,
@@ -107,6 +113,7 @@ struct Call<'a> {
     query: HashMap<String, String>,
     method: http::Method,
     user_agent: String,
+    user: String,
     content_type: String,
     token: Option<String>,
     body: bytes::Bytes,
@@ -139,12 +146,8 @@ impl Call<'_> {
             Some(sub) => format!("{}/{sub}", kind.plural),
             None => kind.plural.to_string(),
         };
-        let user = state
-            .authorizer
-            .read()
-            .map_or_else(|_| String::new(), |a| a.user_name(self.token.as_deref()));
         let key = ResponseKey {
-            user,
+            user: self.user.clone(),
             status: 0,
             verb: verb.to_string(),
             group: kind.group.to_string(),
@@ -197,7 +200,7 @@ impl Call<'_> {
                 ));
             }
         }
-        if let Some(e) = self.state.faults.take(verb, &resource) {
+        if let Some(e) = self.state.faults.take(verb, &resource, &self.user) {
             return error_response(&e);
         }
         if let Some(sub) = &self.target.subresource
@@ -248,6 +251,7 @@ impl Call<'_> {
             dry_run,
             field_manager: self.query.get("fieldManager").cloned().unwrap_or_default(),
             user_agent: self.user_agent.clone(),
+            user: self.user.clone(),
             status_only: self.target.subresource.is_some(),
         })
     }

@@ -358,6 +358,13 @@ impl Simulator {
         self.state.faults.set_latency(latency);
     }
 
+    /// Fault: adds `latency` to every API request of the authenticated `user` (a stalled or
+    /// partitioned client; zero removes it). A request whose client gives up while it waits
+    /// is never committed.
+    pub fn set_user_latency(&self, user: &str, latency: Duration) {
+        self.state.faults.set_user_latency(user, latency);
+    }
+
     /// Removes every injected failure and latency.
     pub fn clear_faults(&self) {
         self.state.faults.clear();

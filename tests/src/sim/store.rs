@@ -90,6 +90,8 @@ pub struct WriteContext {
     pub field_manager: String,
     /// Client `User-Agent`.
     pub user_agent: String,
+    /// The authenticated user (empty for seeding).
+    pub user: String,
     /// The write targets the `status` subresource (only `status` changes).
     pub status_only: bool,
 }

@@ -13,6 +13,7 @@ use reload_strategies::{AnnotationStrategy, EnvVarStrategy};
 use reload_tests::sim::Simulator;
 use serde_json::{Value, json};
 
+use crate::binary_support::Launch;
 use crate::engine_support::{self, Strategy, config, seed};
 use crate::faults_support::{Seed, settle};
 
@@ -146,7 +147,7 @@ async fn a_one_mebibyte_configmap_with_binary_data_and_non_utf8_secret_bytes_rol
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sources_whose_env_var_names_collide_are_told_apart_and_each_change_rolls() {
+async fn sources_whose_env_var_names_collide_are_reported_told_apart_and_each_change_rolls() {
     let seed_ = Seed::new("env var collision");
     let sim = Simulator::start().await.expect("simulator");
     seed(&sim, engine_support::configmap("c", "my.app", json!({"k": "v0"})));
@@ -163,10 +164,62 @@ async fn sources_whose_env_var_names_collide_are_told_apart_and_each_change_roll
     engine.wait_reloaded(2).await;
     engine_support::set_data(&sim, "c", "my.app", json!({"k": "v2"})).await;
     engine.wait_reloaded(3).await;
+    let collision = |e: &EngineEvent| {
+        matches!(e,
+            EngineEvent::MatchProblem { workload, problem: MatchProblem::EnvVarCollision { env_var, sources } }
+                if workload.name == "w"
+                    && env_var == "STAKATER_MY_APP_CONFIGMAP"
+                    && sources.iter().any(|s| s.contains("'my.app'"))
+                    && sources.iter().any(|s| s.contains("'my-app'")))
+    };
+    let events = engine.events();
+    assert!(
+        events.iter().any(collision),
+        "env var collision ({seed_}): reported naming the workload, both sources and the variable: {events:#?}"
+    );
     let report = settle(&sim, &EnvVarStrategy, seed_, "env var collision").await;
     assert_eq!(report.rollouts, 3, "env var collision ({seed_}): {report}");
     assert_eq!(report.pairs_checked, 2, "env var collision ({seed_}): {report}");
     engine.stop().await;
+
+    // The binary: one more change rolls once, with a warn line and a Warning Event on the
+    // workload naming both sources and the variable.
+    let since = sim.current_resource_version();
+    let reloader = Launch::new(&sim).start();
+    reloader.wait_synced().await;
+    engine_support::set_data(&sim, "c", "my-app", json!({"k": "v2"})).await;
+    let line = reloader
+        .wait_line("share the env var STAKATER_MY_APP_CONFIGMAP")
+        .await;
+    for part in [
+        "'w' of type 'Deployment' in namespace 'c'",
+        "ConfigMap 'my.app'",
+        "ConfigMap 'my-app'",
+    ] {
+        assert!(
+            line.contains(part),
+            "env var collision ({seed_}): {part} missing from {line}"
+        );
+    }
+    assert!(
+        line.contains("level=warning") || line.contains("WARN"),
+        "env var collision ({seed_}): not at warn: {line}"
+    );
+    let warned = || {
+        sim.journal(since).into_iter().any(|e| {
+            e.resource == "events"
+                && e.object.as_deref().is_some_and(|o| {
+                    o["reason"] == "EnvVarCollision"
+                        && o["type"] == "Warning"
+                        && o.to_string().contains("STAKATER_MY_APP_CONFIGMAP")
+                        && [&o["involvedObject"]["name"], &o["regarding"]["name"]].contains(&&json!("w"))
+                })
+        })
+    };
+    crate::binary_support::eventually("the EnvVarCollision Warning Event", || async { warned() }).await;
+    let report = settle(&sim, &EnvVarStrategy, seed_, "env var collision").await;
+    assert_eq!(report.rollouts, 4, "env var collision ({seed_}): {report}");
+    reloader.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,15 +245,16 @@ async fn a_workload_with_no_containers_or_a_missing_source_harms_nobody_and_a_la
     engine.stop().await;
 }
 
-/// Starts the engine with Rollouts among its kinds on a cluster that does not serve them.
+/// Starts the engine with Argo Rollouts on (as `--is-Argo-Rollouts=true` does) on a cluster
+/// that does not serve them.
 async fn engine_without_the_rollout_crd(sim: &Simulator, seed_: Seed) -> engine_support::Running {
-    let kinds = vec![WorkloadKind::Deployment, WorkloadKind::Rollout];
+    let kinds = vec![WorkloadKind::Deployment];
     tokio::time::timeout(
         Duration::from_secs(20),
         engine_support::start(
             sim,
             Strategy::EnvVars,
-            config().workload_kinds(kinds),
+            config().workload_kinds(kinds).argo_rollouts(true),
             MatcherConfig::default(),
         ),
     )
@@ -230,19 +284,50 @@ async fn a_workload_kind_missing_from_the_cluster_does_not_stop_the_other_kinds(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "not implemented yet: the engine does not watch Argo Rollouts or other custom kinds (README), so a kind missing from the cluster is silently skipped instead of reported"]
 async fn a_workload_kind_missing_from_the_cluster_is_reported() {
     let seed_ = Seed::new("missing CRD reported");
     let sim = crd_less_cluster().await;
     healthy(&sim, "k");
     let engine = engine_without_the_rollout_crd(&sim, seed_).await;
-    assert!(
-        engine
-            .events()
+    let reported = |events: &[EngineEvent]| {
+        events
             .iter()
-            .any(|e| matches!(e, EngineEvent::WatchError { .. })),
-        "missing CRD ({seed_}): the missing kind is reported: {:#?}",
+            .filter(|e| matches!(e, EngineEvent::KindUnavailable { kind, .. } if kind == "Rollout"))
+            .count()
+    };
+    assert_eq!(
+        reported(&engine.events()),
+        1,
+        "missing CRD ({seed_}): the missing kind is reported once at start-up: {:#?}",
         engine.events()
     );
+    // Not a watch that keeps failing: nothing watches the absent kind.
+    engine_support::set_data(&sim, "k", "healthy", json!({"k": "v1"})).await;
+    engine.wait_reloaded(1).await;
+    let events = engine.events();
+    assert_eq!(reported(&events), 1, "missing CRD ({seed_}): {events:#?}");
+    assert!(
+        !events.iter().any(|e| matches!(e, EngineEvent::WatchError { .. })),
+        "missing CRD ({seed_}): {events:#?}"
+    );
     engine.stop().await;
+
+    // The binary says so in one start-up line naming the kind, and keeps reloading.
+    let reloader = Launch::new(&sim).arg("--is-Argo-Rollouts=true").start();
+    reloader.wait_synced().await;
+    let line = reloader.wait_line("Skipping Rollout").await;
+    assert!(
+        line.contains("not served by the API server"),
+        "missing CRD ({seed_}): {line}"
+    );
+    assert_eq!(
+        reloader.count("Rollout"),
+        1,
+        "missing CRD ({seed_}): one line names the kind; output:\n{}",
+        reloader.output()
+    );
+    engine_support::set_data(&sim, "k", "healthy", json!({"k": "v2"})).await;
+    let report = settle(&sim, &EnvVarStrategy, seed_, "missing CRD reported").await;
+    assert_eq!(report.rollouts, 2, "missing CRD ({seed_}): {report}");
+    reloader.stop().await;
 }

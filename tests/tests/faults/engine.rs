@@ -1,5 +1,5 @@
-//! The engine in-process against the simulator: bursts of changes under watch drops,
-//! compaction, simulator restarts, failing PATCHes, a forbidden namespace, and a migration from
+//! The engine in-process against the simulator: bursts of changes under watch drops (with
+//! CronJobs, Jobs and pause-period Deployments among the workloads), compaction, simulator restarts, failing PATCHes, a forbidden namespace, and a migration from
 //! Reloader's own records. Each ends with the invariant.
 
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use reload_strategies::{AnnotationStrategy, EnvVarStrategy};
 use reload_tests::sim::{FailureRule, Rule, Simulator};
 
 use crate::engine_support::{self, Strategy, config};
-use crate::faults_support::{Seed, Shape, World, burst, seed_world, settle};
+use crate::faults_support::{Seed, Shape, World, burst, seed_more_kinds, seed_world, settle};
 
 fn checker(strategy: Strategy) -> Box<dyn ReloadStrategy> {
     match strategy {
@@ -68,8 +68,22 @@ async fn world_and_engine(
     seed: Seed,
     shape: Shape,
 ) -> (World, engine_support::Running, Strategy, rand::rngs::StdRng) {
+    world_and_engine_with(sim, seed, shape, false).await
+}
+
+/// [`world_and_engine`], with a CronJob, a Job and a pause-period Deployment per namespace
+/// when `more_kinds`.
+async fn world_and_engine_with(
+    sim: &Simulator,
+    seed: Seed,
+    shape: Shape,
+    more_kinds: bool,
+) -> (World, engine_support::Running, Strategy, rand::rngs::StdRng) {
     let mut rng = seed.rng();
-    let world = seed_world(sim, &mut rng, shape);
+    let mut world = seed_world(sim, &mut rng, shape);
+    if more_kinds {
+        seed_more_kinds(sim, &mut rng, &mut world);
+    }
     let strategy = strategy_for(seed);
     let engine = engine_support::start(sim, strategy, config(), MatcherConfig::default()).await;
     engine.wait_baselined(world.workloads.len()).await;
@@ -80,7 +94,7 @@ async fn world_and_engine(
 async fn watch_streams_dropped_every_few_hundred_ms_lose_and_duplicate_nothing() {
     let seed = Seed::new("watch drops");
     let sim = Arc::new(Simulator::start().await.expect("simulator"));
-    let (world, engine, strategy, mut rng) = world_and_engine(&sim, seed, Shape::default()).await;
+    let (world, engine, strategy, mut rng) = world_and_engine_with(&sim, seed, Shape::default(), true).await;
     let target = sim.clone();
     let drops = Repeating::start(150..400, seed, move || {
         target.close_watches();

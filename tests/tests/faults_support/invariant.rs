@@ -11,7 +11,10 @@
 //!    history went back to it, and every write that changed a pod template changed at least
 //!    one recorded digest.
 //! 3. **One Job per change**: a CronJob has exactly one Job created for it (owner reference)
-//!    per change of the digest recorded on its metadata.
+//!    per change of the digest recorded on its metadata; a Job is re-created (delete, then
+//!    create with the same name) only with a new recorded digest, and never left deleted.
+//! 4. **Never left paused**: a Deployment with a `pause-period` ends resumed (`spec.paused`
+//!    not `true`).
 //!
 //! A workload is managed when `reloader.stakater.com/auto` is `"true"` (the scenarios use that).
 
@@ -39,6 +42,8 @@ pub struct Report {
     pub rollouts: usize,
     /// Jobs created with a CronJob owner.
     pub jobs_created: usize,
+    /// Jobs deleted and created again (Job reloads).
+    pub jobs_recreated: usize,
 }
 
 impl Report {
@@ -52,10 +57,11 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "{} pairs checked, {} rollouts, {} jobs created, {} violations",
+            "{} pairs checked, {} rollouts, {} jobs created, {} jobs recreated, {} violations",
             self.pairs_checked,
             self.rollouts,
             self.jobs_created,
+            self.jobs_recreated,
             self.violations.len()
         )?;
         for v in &self.violations {
@@ -199,19 +205,37 @@ pub fn check(journal: &[JournalEntry], strategy: &dyn ReloadStrategy) -> Report 
                 ));
             }
         }
+        if *kind == WorkloadKind::Job && last.current.is_none() && last.was_managed {
+            report
+                .violations
+                .push(format!("{what}: deleted and never created again (lost Job)"));
+        }
         if let Some((object, workload)) = last.current
             && is_managed(&object)
         {
+            if *kind == WorkloadKind::Deployment
+                && object["metadata"]["annotations"][PAUSE_PERIOD].is_string()
+                && object["spec"]["paused"] == Value::Bool(true)
+            {
+                report
+                    .violations
+                    .push(format!("{what}: left paused (pause-period never resumed)"));
+            }
             check_final(&what, ns, &workload, strategy, &r, &mut report);
         }
     }
     report
 }
 
-/// What walking a workload's history leaves: its records on metadata and its final version.
+/// Reloader's pause-period annotation.
+const PAUSE_PERIOD: &str = "deployment.reloader.stakater.com/pause-period";
+
+/// What walking a workload's history leaves: its records on metadata, its final version, and
+/// whether any version was managed.
 struct Walked {
     metadata_records: BTreeMap<SourceRef, Vec<Digest>>,
     current: Option<(Value, Workload)>,
+    was_managed: bool,
 }
 
 /// Walks one workload's versions: counts rollouts, flags rollouts without a new digest and
@@ -227,11 +251,15 @@ fn walk_history(
     let mut recorded: BTreeMap<SourceRef, Vec<Digest>> = BTreeMap::new();
     let mut metadata_records: BTreeMap<SourceRef, Vec<Digest>> = BTreeMap::new();
     let mut previous: Option<(Value, Workload, Value)> = None;
+    let mut deleted = false;
+    let mut was_managed = false;
     for (verb, object) in history {
         let Some(object) = object else {
             previous = None;
+            deleted = true;
             continue;
         };
+        was_managed |= is_managed(object);
         let Ok(workload) = Workload::from_json(kind.clone(), object) else {
             report
                 .violations
@@ -253,6 +281,16 @@ fn walk_history(
                 if seq.last() != Some(&d) {
                     seq.push(d);
                 }
+            }
+        }
+        if verb == "create" && std::mem::take(&mut deleted) {
+            // A Job reload: deleted, then created again with the same name.
+            report.rollouts += 1;
+            report.jobs_recreated += 1;
+            if !changed_any {
+                report.violations.push(format!(
+                    "{what}: re-created without recording a new digest (duplicate Job)"
+                ));
             }
         }
         if let Some((before, _, _)) = &previous
@@ -293,6 +331,7 @@ fn walk_history(
     Walked {
         metadata_records,
         current: previous.map(|(_, workload, object)| (object, workload)),
+        was_managed,
     }
 }
 

@@ -33,6 +33,7 @@ impl Journal {
             resource_version: rv,
             field_manager: String::new(),
             user_agent: String::new(),
+            user: String::new(),
             object: Some(Arc::new(object)),
         });
         self
@@ -235,4 +236,73 @@ fn a_cronjob_gets_one_job_per_change_and_a_second_job_for_one_change_fails() {
         report.violations[0].contains("2 Job(s) created for 1 change(s)"),
         "{report}"
     );
+}
+
+/// An auto Job `ns/once` using ConfigMap `cfg`, recording `digest(value)` in its env var.
+fn managed_job(recorded_value: Option<&str>) -> Value {
+    let mut container =
+        json!({"name": "app", "image": "busybox", "envFrom": [{"configMapRef": {"name": "cfg"}}]});
+    if let Some(value) = recorded_value {
+        container["env"] = json!([{"name": "STAKATER_CFG_CONFIGMAP", "value": digest(value)}]);
+    }
+    json!({"apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": "once", "namespace": "ns", "annotations": {"reloader.stakater.com/auto": "true"}},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}})
+}
+
+#[test]
+fn a_job_recreated_once_per_change_holds_and_a_second_recreation_for_one_change_fails() {
+    let mut j = Journal::new();
+    j.cm("create", "v1")
+        .write("create", "batch", "jobs", managed_job(None))
+        .cm("patch", "v2")
+        .write("delete", "batch", "jobs", managed_job(None))
+        .write("create", "batch", "jobs", managed_job(Some("v2")));
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert!(report.holds(), "{report}");
+    assert_eq!(report.jobs_recreated, 1);
+
+    j.write("delete", "batch", "jobs", managed_job(Some("v2"))).write(
+        "create",
+        "batch",
+        "jobs",
+        managed_job(Some("v2")),
+    );
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert_eq!(report.violations.len(), 1, "{report}");
+    assert!(report.violations[0].contains("duplicate Job"), "{report}");
+}
+
+#[test]
+fn a_job_deleted_and_never_created_again_is_lost() {
+    let mut j = Journal::new();
+    j.cm("create", "v1")
+        .write("create", "batch", "jobs", managed_job(None))
+        .cm("patch", "v2")
+        .write("delete", "batch", "jobs", managed_job(None));
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert_eq!(report.violations.len(), 1, "{report}");
+    assert!(report.violations[0].contains("lost Job"), "{report}");
+}
+
+#[test]
+fn a_deployment_left_paused_by_its_pause_period_fails_and_a_resumed_one_holds() {
+    let with_period = |recorded: &str, paused: bool| {
+        let mut d = deployment(Some(recorded));
+        d["metadata"]["annotations"]["deployment.reloader.stakater.com/pause-period"] = json!("2s");
+        d["spec"]["paused"] = json!(paused);
+        d
+    };
+    let mut j = Journal::new();
+    j.cm("create", "v1")
+        .write("create", "apps", "deployments", with_period("v1", false))
+        .cm("patch", "v2")
+        .write("patch", "apps", "deployments", with_period("v2", true));
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert_eq!(report.violations.len(), 1, "{report}");
+    assert!(report.violations[0].contains("left paused"), "{report}");
+
+    j.write("patch", "apps", "deployments", with_period("v2", false));
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert!(report.holds(), "{report}");
 }

@@ -191,6 +191,47 @@ pub fn seed_world(sim: &Simulator, rng: &mut StdRng, shape: Shape) -> World {
     world
 }
 
+/// Reloader's pause-period annotation.
+pub const PAUSE_PERIOD: &str = "deployment.reloader.stakater.com/pause-period";
+
+/// Adds to every namespace of `world` a CronJob (`cron`), a Job (`batch`) and a Deployment
+/// with a 2 s pause-period (`paused`), each on one or two random sources of its namespace.
+pub fn seed_more_kinds(sim: &Simulator, rng: &mut StdRng, world: &mut World) {
+    let mut namespaces: Vec<String> = world.sources.iter().map(|s| s.namespace.clone()).collect();
+    namespaces.dedup();
+    for ns in namespaces {
+        let local: Vec<&Source> = world.sources.iter().filter(|s| s.namespace == ns).collect();
+        for (kind, name) in [("CronJob", "cron"), ("Job", "batch"), ("Deployment", "paused")] {
+            let count = rng.random_range(1..=2).min(local.len());
+            let mut picked: Vec<&Source> = Vec::new();
+            while picked.len() < count {
+                let s = local[rng.random_range(0..local.len())];
+                if !picked.iter().any(|p| p.name == s.name) {
+                    picked.push(s);
+                }
+            }
+            let mut object = workload_object("Deployment", &ns, name, &picked, rng);
+            if kind == "Deployment" {
+                object["metadata"]["annotations"][PAUSE_PERIOD] = json!("2s");
+            } else {
+                let mut template = object["spec"]["template"].take();
+                template["spec"]["restartPolicy"] = json!("Never");
+                object["apiVersion"] = json!("batch/v1");
+                object["kind"] = json!(kind);
+                object["spec"] = if kind == "CronJob" {
+                    json!({"schedule": "0 3 * * *", "jobTemplate": {"spec": {"template": template}}})
+                } else {
+                    json!({"template": template})
+                };
+            }
+            sim.seed(object).expect("workload seeded");
+            world
+                .workloads
+                .push((kind.to_owned(), ns.clone(), name.to_owned()));
+        }
+    }
+}
+
 /// Sets a source's `k` to `value` through the API, retrying while the simulator is down or
 /// answers an injected error (the burst itself must not be lost to the faults it causes).
 pub async fn set_source(sim: &Simulator, source: &Source, value: &str) {
