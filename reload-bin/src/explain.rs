@@ -311,6 +311,12 @@ fn unwatched(found: &FoundSource, kind: SourceKind, context: &Context<'_>) -> Op
         SourceKind::Secret if !config.is_watching_secrets() => {
             return Some("excluded type: secrets are not watched (--resources-to-ignore)".into());
         }
+        SourceKind::SecretProviderClass if !config.is_csi() => {
+            return Some(
+                "CSI integration is off: SecretProviderClasses are not watched (--enable-csi-integration)"
+                    .into(),
+            );
+        }
         _ => {}
     }
     if let Some(kind) = &found.secret_type
@@ -347,7 +353,7 @@ fn explain_source(workload: &Workload, facts: &SourceFacts, context: &Context<'_
     };
     let Some(found) = &facts.found else {
         out.reason = if facts.id.kind == SourceKind::SecretProviderClass {
-            "SecretProviderClass sources are not explained by this command".into()
+            "no SecretProviderClassPodStatus reports on this class (no pod has mounted it, or the CSI driver is not installed)".into()
         } else {
             "the source does not exist".into()
         };

@@ -9,9 +9,10 @@ use anyhow::{Context as _, bail};
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
-use kube::api::{Api, ListParams};
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::{Client, Resource};
-use reload_core::engine::SourceRecord;
+use reload_core::engine::{SourceRecord, class_resource, pod_status_resource};
+use reload_core::source::SecretProviderClassPodStatus;
 use reload_core::{Hasher, SourceKind, SourceRef, Workload, WorkloadKind};
 use serde::de::DeserializeOwned;
 
@@ -155,7 +156,7 @@ async fn namespace_scope(
     })
 }
 
-async fn source(
+pub(super) async fn source(
     client: &Client,
     selected: Option<&(HashSet<String>, HashSet<String>)>,
     hasher: &dyn Hasher,
@@ -188,7 +189,7 @@ async fn source(
                 None => (None, None),
             }
         }
-        SourceKind::SecretProviderClass => (None, None),
+        SourceKind::SecretProviderClass => (csi_class(client, hasher, keep, &id).await?, None),
     };
     let Some(record) = record else {
         return Ok(SourceFacts { id, found: None });
@@ -206,6 +207,62 @@ async fn source(
             selected_by_labels,
         }),
     })
+}
+
+/// A `SecretProviderClass` as the engine holds it: the digest of the newest pod status
+/// reporting on it (highest resourceVersion), with the class's kept annotations. `None` when no
+/// pod status reports on it yet, or the CSI driver's kinds are not served.
+async fn csi_class(
+    client: &Client,
+    hasher: &dyn Hasher,
+    keep: &[String],
+    id: &SourceRef,
+) -> anyhow::Result<Option<SourceRecord>> {
+    let ns = id.namespace.as_str();
+    let statuses = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &pod_status_resource());
+    let list = match statuses.list(&ListParams::default()).await {
+        Ok(list) => list,
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(None),
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot list SecretProviderClassPodStatuses in {ns}"));
+        }
+    };
+    let newest = list
+        .items
+        .iter()
+        .filter_map(|object| {
+            let status = SecretProviderClassPodStatus::from_json(&serde_json::to_value(object).ok()?).ok()?;
+            (status.source_ref() == *id).then(|| (object.metadata.resource_version.clone(), status))
+        })
+        .max_by(|(a, _), (b, _)| newer_version(a.as_deref(), b.as_deref()));
+    let Some((resource_version, status)) = newest else {
+        return Ok(None);
+    };
+    let class = Api::<DynamicObject>::namespaced_with(client.clone(), ns, &class_resource())
+        .get_opt(&id.name)
+        .await
+        .with_context(|| format!("cannot get SecretProviderClass {ns}/{}", id.name))?;
+    let annotations = class
+        .and_then(|class| class.metadata.annotations)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(key, _)| keep.contains(key))
+        .collect();
+    Ok(Some(SourceRecord::from_pod_status(
+        &status,
+        resource_version,
+        hasher,
+        annotations,
+    )))
+}
+
+/// Orders resourceVersions numerically (as the API server issues them), text as a fallback.
+fn newer_version(a: Option<&str>, b: Option<&str>) -> std::cmp::Ordering {
+    let number = |v: Option<&str>| v.and_then(|v| v.parse::<u64>().ok());
+    match (number(a), number(b)) {
+        (Some(a), Some(b)) => a.cmp(&b),
+        _ => a.cmp(&b),
+    }
 }
 
 /// `reloader explain`: fetches, explains, prints (text or `-o json`).

@@ -388,3 +388,69 @@ async fn the_resource_label_selector_costs_one_list_per_referenced_kind() {
         0
     );
 }
+
+/// A `SecretProviderClass` is explained from its newest pod status (the digest the engine
+/// holds), with the class's `ignore` annotation; with no pod status it is reported missing.
+#[tokio::test]
+async fn a_csi_class_is_digested_from_its_newest_pod_status_and_missing_without_one() {
+    use reload_core::hash::Hasher as _;
+    use reload_core::source::SourceContent;
+    use reload_core::{SourceKind, SourceRef};
+    use reload_tests::sim::Simulator;
+
+    let sim = Simulator::start().await.expect("simulator starts");
+    let client = sim.client().expect("client");
+    let status = |name: &str, version: &str| {
+        json!({"apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClassPodStatus",
+            "metadata": {"name": name, "namespace": NS},
+            "status": {"podName": name, "mounted": true, "secretProviderClassName": "vault-db",
+                       "targetPath": "/mnt", "objects": [{"id": "secret/db", "version": version}]}})
+    };
+    let digest = |version: &str| {
+        let objects = [("secret/db".to_owned(), version.to_owned())];
+        ReloaderHasher.digest(&SourceContent::SecretProviderClassPodStatus {
+            class_name: "vault-db",
+            objects: Some(&objects),
+        })
+    };
+    sim.seed(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}))
+        .expect("namespace seeded");
+    let class = SourceRef::new(SourceKind::SecretProviderClass, NS, "vault-db");
+    let missing = fetch::source(&client, None, &ReloaderHasher, &keep(), class.clone())
+        .await
+        .expect("lists answer");
+    assert!(missing.found.is_none(), "no pod status: missing");
+
+    sim.seed(
+        json!({"apiVersion": "secrets-store.csi.x-k8s.io/v1", "kind": "SecretProviderClass",
+        "metadata": {"name": "vault-db", "namespace": NS,
+                     "annotations": {"reloader.stakater.com/ignore": "true", "other": "x"}},
+        "spec": {"provider": "vault"}}),
+    )
+    .expect("class seeded");
+    sim.seed(status("web-0", "v1")).expect("first pod status seeded");
+    sim.seed(status("web-1", "v2")).expect("newer pod status seeded");
+    let facts = fetch::source(&client, None, &ReloaderHasher, &keep(), class)
+        .await
+        .expect("lists answer");
+    let found = facts.found.expect("the class is found through its pod statuses");
+    assert_eq!(
+        found.record.digest,
+        digest("v2"),
+        "the newest pod status's digest"
+    );
+    assert_ne!(found.record.digest, digest("v1"));
+    assert_eq!(
+        found
+            .record
+            .annotations
+            .get("reloader.stakater.com/ignore")
+            .map(String::as_str),
+        Some("true"),
+        "the class's kept annotation"
+    );
+    assert!(
+        !found.record.annotations.contains_key("other"),
+        "only kept annotations"
+    );
+}

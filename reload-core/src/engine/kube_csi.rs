@@ -72,18 +72,15 @@ fn record(object: &DynamicObject, hasher: &dyn Hasher, classes: &Classes) -> Opt
     let annotations = classes
         .lock()
         .ok()?
-        .get(&(id.namespace.clone(), id.name.clone()))
+        .get(&(id.namespace, id.name))
         .cloned()
         .unwrap_or_default();
-    Some(SourceRecord {
-        digest: hasher.digest(&status.content()),
-        id,
-        uid: None,
-        resource_version: object.metadata.resource_version.clone(),
+    Some(SourceRecord::from_pod_status(
+        &status,
+        object.metadata.resource_version.clone(),
+        hasher,
         annotations,
-        // A pod status's labels are not the class's: nothing to keep.
-        labels: std::collections::BTreeMap::new(),
-    })
+    ))
 }
 
 fn namespaced(client: &Client, namespaces: &Namespaces, resource: &ApiResource) -> Vec<Api<DynamicObject>> {

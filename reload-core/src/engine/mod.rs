@@ -162,6 +162,7 @@ pub use custom_kind::CustomKind;
 pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
 pub use handle::EngineHandle;
 pub use index::{IndexedWorkload, WorkloadIndex};
+pub use kube_csi::{class_resource, pod_status_resource};
 pub use namespaces::{NamespaceScope, NamespaceWatches, ScopeChange, ScopeTracker};
 pub use observer::{EngineEvent, EngineSkip, Observer, ReconcileResult, SourceEventKind};
 pub use queue::{Pending, Queue};

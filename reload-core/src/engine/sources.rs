@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::ObjectMeta;
 
 use crate::hash::{Digest, Hasher};
-use crate::source::{SourceContent, SourceKind, SourceMeta, SourceRef};
+use crate::source::{SecretProviderClassPodStatus, SourceContent, SourceKind, SourceMeta, SourceRef};
 
 /// Everything the engine keeps about one source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +53,26 @@ impl SourceRecord {
     pub fn from_secret(secret: &Secret, hasher: &dyn Hasher, keep: &[String]) -> Option<Self> {
         let digest = hasher.digest(&SourceContent::from_secret(secret));
         Self::from_meta(&secret.metadata, SourceKind::Secret, digest, keep)
+    }
+
+    /// Reduces a CSI pod status to the record of the `SecretProviderClass` it reports on,
+    /// digested per Reloader (object ids and versions plus the class name), carrying the pod
+    /// status's `resource_version` and the class's kept `annotations`.
+    pub fn from_pod_status(
+        status: &SecretProviderClassPodStatus,
+        resource_version: Option<String>,
+        hasher: &dyn Hasher,
+        annotations: BTreeMap<String, String>,
+    ) -> Self {
+        SourceRecord {
+            digest: hasher.digest(&status.content()),
+            id: status.source_ref(),
+            uid: None,
+            resource_version,
+            annotations,
+            // A pod status's labels are not the class's: nothing to keep.
+            labels: BTreeMap::new(),
+        }
     }
 
     fn from_meta(meta: &ObjectMeta, kind: SourceKind, digest: Digest, keep: &[String]) -> Option<Self> {
