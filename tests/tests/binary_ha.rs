@@ -6,29 +6,18 @@
 mod binary_support;
 
 use binary_support::{
-    Launch, Reloader, app, barrier, changes_detected, deployment_writes, http_get, namespace, set_value,
-    temp_path, wait_env,
+    Launch, Reloader, allow_everything, app, barrier, changes_detected, deployment_writes, http_get,
+    namespace, set_value, temp_path, wait_env,
 };
-use reload_tests::sim::{Rule, Simulator};
+use reload_tests::sim::Simulator;
 use serde_json::json;
-
-/// A rule allowing every verb on every resource (the chart's ClusterRole is tested elsewhere).
-fn everything() -> Vec<Rule> {
-    vec![Rule {
-        api_groups: vec!["*".into()],
-        resources: vec!["*".into()],
-        verbs: vec!["*".into()],
-        resource_names: Vec::new(),
-        namespace: None,
-    }]
-}
 
 /// A simulator with tokens `one` and `two` (users `replica-one`, `replica-two`), the namespace
 /// of the Lease, app `a/web` (ConfigMap `web`, `k=v1`) and the barrier app `a/barrier`.
 async fn cluster() -> Simulator {
     let sim = Simulator::config()
-        .token("one", "replica-one", everything())
-        .token("two", "replica-two", everything())
+        .token("one", "replica-one", allow_everything())
+        .token("two", "replica-two", allow_everything())
         .start()
         .await
         .expect("simulator starts");
@@ -43,14 +32,7 @@ fn replica(sim: &Simulator, pod: &str) -> Reloader {
     let kubeconfig = temp_path("ha-kubeconfig.yaml");
     sim.write_kubeconfig_with_token(&kubeconfig, pod)
         .expect("kubeconfig written");
-    Launch::with_kubeconfig(kubeconfig)
-        .arg("--enable-ha")
-        .arg("--leader-election-lease-duration=2s")
-        .arg("--leader-election-renew-deadline=1s")
-        .arg("--leader-election-retry-period=200ms")
-        .env("POD_NAME", pod)
-        .env("POD_NAMESPACE", "reloader")
-        .start()
+    Launch::with_kubeconfig(kubeconfig).start_ha_replica(pod)
 }
 
 /// `(verb, resource, count)` of the answered requests of `user` matching `verbs`, Lease

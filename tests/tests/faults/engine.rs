@@ -14,7 +14,7 @@ use reload_strategies::{AnnotationStrategy, EnvVarStrategy};
 use reload_tests::sim::{FailureRule, Rule, Simulator};
 
 use crate::engine_support::{self, Strategy, config};
-use crate::faults_support::{Seed, Shape, World, burst, seed_more_kinds, seed_world, settle};
+use crate::faults_support::{MORE_KINDS, Seed, Shape, World, burst, seed_more_kinds, seed_world, settle};
 
 fn checker(strategy: Strategy) -> Box<dyn ReloadStrategy> {
     match strategy {
@@ -82,7 +82,7 @@ async fn world_and_engine_with(
     let mut rng = seed.rng();
     let mut world = seed_world(sim, &mut rng, shape);
     if more_kinds {
-        seed_more_kinds(sim, &mut rng, &mut world);
+        seed_more_kinds(sim, &mut rng, &mut world, MORE_KINDS);
     }
     let strategy = strategy_for(seed);
     let engine = engine_support::start(sim, strategy, config(), MatcherConfig::default()).await;

@@ -194,14 +194,21 @@ pub fn seed_world(sim: &Simulator, rng: &mut StdRng, shape: Shape) -> World {
 /// Reloader's pause-period annotation.
 pub const PAUSE_PERIOD: &str = "deployment.reloader.stakater.com/pause-period";
 
-/// Adds to every namespace of `world` a CronJob (`cron`), a Job (`batch`) and a Deployment
-/// with a 2 s pause-period (`paused`), each on one or two random sources of its namespace.
-pub fn seed_more_kinds(sim: &Simulator, rng: &mut StdRng, world: &mut World) {
+/// Every kind [`seed_more_kinds`] can add: a CronJob (`cron`), a Job (`batch`) and a
+/// Deployment with a 2 s pause-period (`paused`).
+pub const MORE_KINDS: &[&str] = &["CronJob", "Job", "Deployment"];
+
+/// Adds to every namespace of `world` one workload of each of `kinds` (from [`MORE_KINDS`]),
+/// each on one or two random sources of its namespace.
+pub fn seed_more_kinds(sim: &Simulator, rng: &mut StdRng, world: &mut World, kinds: &[&str]) {
     let mut namespaces: Vec<String> = world.sources.iter().map(|s| s.namespace.clone()).collect();
     namespaces.dedup();
     for ns in namespaces {
         let local: Vec<&Source> = world.sources.iter().filter(|s| s.namespace == ns).collect();
         for (kind, name) in [("CronJob", "cron"), ("Job", "batch"), ("Deployment", "paused")] {
+            if !kinds.contains(&kind) {
+                continue;
+            }
             let count = rng.random_range(1..=2).min(local.len());
             let mut picked: Vec<&Source> = Vec::new();
             while picked.len() < count {
