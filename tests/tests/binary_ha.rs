@@ -6,18 +6,18 @@
 mod binary_support;
 
 use binary_support::{
-    Launch, Reloader, allow_everything, app, barrier, changes_detected, deployment_writes, http_get,
-    namespace, set_value, temp_path, wait_env,
+    Launch, Reloader, app, barrier, changes_detected, deployment_writes, http_get, namespace, set_value,
+    temp_path, wait_env,
 };
-use reload_tests::sim::Simulator;
+use reload_tests::sim::{Rule, Simulator};
 use serde_json::json;
 
 /// A simulator with tokens `one` and `two` (users `replica-one`, `replica-two`), the namespace
 /// of the Lease, app `a/web` (ConfigMap `web`, `k=v1`) and the barrier app `a/barrier`.
 async fn cluster() -> Simulator {
     let sim = Simulator::config()
-        .token("one", "replica-one", allow_everything())
-        .token("two", "replica-two", allow_everything())
+        .token("one", "replica-one", vec![Rule::everything()])
+        .token("two", "replica-two", vec![Rule::everything()])
         .start()
         .await
         .expect("simulator starts");

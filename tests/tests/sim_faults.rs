@@ -222,22 +222,11 @@ async fn restart_over_http_keeps_state_and_port() {
     assert_eq!(got.metadata.name.as_deref(), Some("a"));
 }
 
-/// Every verb on every resource, anywhere.
-fn everything() -> Vec<reload_tests::sim::Rule> {
-    vec![reload_tests::sim::Rule {
-        api_groups: vec!["*".into()],
-        resources: vec!["*".into()],
-        verbs: vec!["*".into()],
-        resource_names: Vec::new(),
-        namespace: None,
-    }]
-}
-
 #[tokio::test]
 async fn a_stalled_user_is_delayed_alone_and_a_request_it_abandons_is_never_committed() {
     let sim = reload_tests::sim::Simulator::config()
-        .token("slow", "stalled", everything())
-        .token("fast", "healthy", everything())
+        .token("slow", "stalled", vec![reload_tests::sim::Rule::everything()])
+        .token("fast", "healthy", vec![reload_tests::sim::Rule::everything()])
         .start()
         .await
         .expect("sim");

@@ -25,6 +25,22 @@ pub struct Rule {
     pub namespace: Option<String>,
 }
 
+impl Rule {
+    /// Every verb on every resource of every group, cluster-wide: for tokens whose permissions
+    /// are not what a test is about.
+    #[must_use]
+    pub fn everything() -> Self {
+        let any = || vec!["*".to_owned()];
+        Rule {
+            api_groups: any(),
+            resources: any(),
+            verbs: any(),
+            resource_names: Vec::new(),
+            namespace: None,
+        }
+    }
+}
+
 fn any_or(list: &[String], value: &str) -> bool {
     list.iter().any(|x| x == "*" || x == value)
 }

@@ -489,16 +489,3 @@ pub fn is_logrus_time(time: &str) -> bool {
             _ => b.is_ascii_digit(),
         })
 }
-
-/// One rule allowing every verb on every resource anywhere: for simulator tokens whose
-/// permissions are not under test (the chart's rules are tested in `chart_rbac`).
-#[allow(dead_code, reason = "not every test target that includes this module uses it")]
-pub fn allow_everything() -> Vec<reload_tests::sim::Rule> {
-    vec![reload_tests::sim::Rule {
-        api_groups: vec!["*".into()],
-        resources: vec!["*".into()],
-        verbs: vec!["*".into()],
-        resource_names: Vec::new(),
-        namespace: None,
-    }]
-}

@@ -8,10 +8,10 @@ use std::time::Duration;
 use rand::Rng as _;
 use reload_core::ReloadStrategy;
 use reload_strategies::{AnnotationStrategy, EnvVarStrategy};
-use reload_tests::sim::Simulator;
+use reload_tests::sim::{Rule, Simulator};
 use serde_json::{Value, json};
 
-use crate::binary_support::{Launch, Reloader, allow_everything, temp_path};
+use crate::binary_support::{Launch, Reloader, temp_path};
 use crate::faults_support::{
     MORE_KINDS, PAUSE_PERIOD, Seed, Shape, World, burst, seed_more_kinds, seed_world, set_source, settle,
     wait_quiet,
@@ -197,8 +197,8 @@ async fn pause_every_paused_deployment(sim: &Simulator, world: &World) {
 async fn with_ha_a_leader_stalled_beyond_its_lease_steps_down_and_never_writes_after_the_standby() {
     let seed = Seed::new("ha leader stalled");
     let sim = Simulator::config()
-        .token("token-one", "one", allow_everything())
-        .token("token-two", "two", allow_everything())
+        .token("token-one", "one", vec![Rule::everything()])
+        .token("token-two", "two", vec![Rule::everything()])
         .start()
         .await
         .expect("simulator");
