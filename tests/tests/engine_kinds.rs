@@ -1,5 +1,6 @@
 //! CronJobs and Jobs through the engine and the simulator: a CronJob change creates exactly one
-//! Job (and an engine restart none), a Job is recreated under its name with the trigger state,
+//! Job (and an engine restart none; a failed create is retried, a failed record creates no
+//! second Job), a Job is recreated under its name with the trigger state,
 //! and ignored kinds are left alone; template-only mode patches the CronJob and creates no Job;
 //! a Job whose recreate fails after the delete is recreated once the API recovers.
 
@@ -13,7 +14,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::PodTemplateSpec;
 use kube::api::{Api, ListParams};
 use reload_core::WorkloadKind;
-use reload_core::engine::batch::INSTANTIATE_ANNOTATION;
+use reload_core::engine::batch::{INSTANTIATE_ANNOTATION, LAST_JOB_ANNOTATION};
 use reload_core::engine::{CronJobMode, EngineEvent};
 use reload_core::matcher::MatcherConfig;
 use reload_tests::sim::{FailureRule, Simulator};
@@ -96,8 +97,12 @@ async fn cronjob_change_creates_one_job_and_a_restart_none(strategy: Strategy) {
     let created = jobs(&sim).await;
     assert_eq!(created.len(), 1, "exactly one Job");
     let meta = &created[0].metadata;
-    assert_eq!(meta.generate_name.as_deref(), Some("nightly-"));
     assert!(meta.name.as_deref().is_some_and(|n| n.starts_with("nightly-")));
+    assert_eq!(
+        last_job(&sim, "nightly").await,
+        meta.name,
+        "the record names the Job"
+    );
     let annotations = meta.annotations.clone().unwrap_or_default();
     assert_eq!(
         annotations.get(INSTANTIATE_ANNOTATION).map(String::as_str),
@@ -169,6 +174,56 @@ async fn cronjob_change_creates_exactly_one_job_and_a_restart_creates_none_with_
 #[tokio::test]
 async fn cronjob_change_creates_exactly_one_job_and_a_restart_creates_none_with_annotations() {
     cronjob_change_creates_one_job_and_a_restart_none(Strategy::Annotations).await;
+}
+
+/// The Job the CronJob's record names as the last one created for it.
+async fn last_job(sim: &Simulator, cronjob: &str) -> Option<String> {
+    let cronjob = Api::<CronJob>::namespaced(sim.client().expect("client"), NS)
+        .get(cronjob)
+        .await
+        .expect("cronjob");
+    cronjob.metadata.annotations?.get(LAST_JOB_ANNOTATION).cloned()
+}
+
+/// Starts the engine on CronJob `nightly` (baselined), fails the next `count` requests
+/// `verb` on `resource` with 500, changes the ConfigMap and waits for the reload.
+async fn cronjob_reload_through_failures(verb: &str, resource: &str, count: u32) -> (Simulator, Vec<Job>) {
+    let (sim, engine) = start_on_configmap(
+        NS,
+        "cfg",
+        vec![cronjob("nightly", "cfg")],
+        Strategy::EnvVars,
+        config(),
+    )
+    .await;
+    sim.fail_next(FailureRule::new(500, count).verb(verb).resource(resource));
+    set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
+    let d2 = digest_of(&[("k", "v2")]);
+    engine
+        .wait_for("the CronJob reload", |e| reloaded_with(e, &d2) == 1)
+        .await;
+    let events = engine.events();
+    assert_eq!(failed(&events), 0, "retried, not failed: {events:#?}");
+    engine.stop().await;
+    let created = jobs(&sim).await;
+    assert_eq!(created.len(), 1, "exactly one Job: {created:#?}");
+    assert_records(Strategy::EnvVars, &pod_template(&created[0]), "cfg", NS, &d2);
+    (sim, created)
+}
+
+#[tokio::test]
+async fn a_cronjob_whose_job_create_fails_for_a_while_gets_its_job_once_the_api_recovers() {
+    // Nothing is recorded before the Job exists, so the engine's retry creates it.
+    let (sim, created) = cronjob_reload_through_failures("create", "jobs", 2).await;
+    assert_eq!(last_job(&sim, "nightly").await, created[0].metadata.name);
+}
+
+#[tokio::test]
+async fn a_cronjob_whose_record_fails_after_its_job_was_created_gets_no_second_job() {
+    // The replay after the failed record names the same Job: 409 AlreadyExists, then the
+    // record is written.
+    let (sim, created) = cronjob_reload_through_failures("patch", "cronjobs", 2).await;
+    assert_eq!(last_job(&sim, "nightly").await, created[0].metadata.name);
 }
 
 async fn job_is_recreated_with_the_trigger_state(strategy: Strategy) {

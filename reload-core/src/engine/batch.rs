@@ -137,13 +137,64 @@ pub fn apply_template_patch(template: &mut Value, patch: &Value) {
     }
 }
 
-/// The Job Reloader creates when a CronJob's sources change: `generateName: <cronjob>-` in the
-/// CronJob's namespace, the job template's labels, its annotations over
-/// `cronjob.kubernetes.io/instantiate: manual` (template keys win), one controller owner
-/// reference to the CronJob, and the job template's spec with `template_patch` applied.
+/// The CronJob metadata annotation naming the last Job the engine created for it (written with
+/// the record of the digest that Job was created for). It chains the names of the Jobs created
+/// for a CronJob: see [`run_job_name`].
+#[doc(alias = "reloader.rs/last-job")]
+pub const LAST_JOB_ANNOTATION: &str = "reloader.rs/last-job";
+
+/// Hex characters of the hash in a created Job's name.
+const RUN_HASH_LEN: usize = 10;
+
+/// The longest CronJob name (the API server's limit, which leaves room for the suffixes).
+const MAX_CRONJOB_NAME: usize = 52;
+
+/// The name of the Job created for one reload of `cronjob`: `<cronjob>-<10 hex>`, the hex from
+/// the CronJob's uid, the last Job created for it ([`LAST_JOB_ANNOTATION`]) and the reload's
+/// metadata `record` (the annotations it writes: the digests it records). Not from the template
+/// patch: it may carry the time the change was observed (`last-reloaded-from`), which a replay
+/// does not repeat.
+///
+/// The Job is created *before* the record is written, so a crash (or a failed record write)
+/// between the two replays the same reload on the same CronJob state: same name, and the API
+/// server's 409 AlreadyExists says the Job is there. Once the record is written it names this
+/// Job, so the next reload, even back to the same data, gets a new name. A reload whose data
+/// changed again before its record was written gets its own Job (the first one may already have
+/// read the older data). `None` without a CronJob name or uid.
+pub fn run_job_name(cronjob: &Value, record: &Value) -> Option<String> {
+    use sha1::{Digest as _, Sha1};
+    let meta = &cronjob["metadata"];
+    let name = meta["name"].as_str()?;
+    let uid = meta["uid"].as_str()?;
+    let last_job = meta["annotations"][LAST_JOB_ANNOTATION].as_str().unwrap_or("");
+    let mut hasher = Sha1::new();
+    for part in [uid, last_job, &record.to_string()] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    let hex: String = hasher.finalize()[..RUN_HASH_LEN / 2]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let prefix: String = name.chars().take(MAX_CRONJOB_NAME).collect();
+    Some(format!("{prefix}-{hex}"))
+}
+
+/// `metadata_patch` (the engine's metadata part) also naming `job` as the CronJob's last Job.
+pub fn with_last_job(metadata_patch: &Value, job: &str) -> Value {
+    let mut patch = metadata_patch.clone();
+    merge_annotations(&mut patch, &json!({ LAST_JOB_ANNOTATION: job }));
+    patch
+}
+
+/// The Job created when a CronJob's sources change, as Reloader creates it but named `job_name`
+/// ([`run_job_name`]; Reloader uses `generateName: <cronjob>-`): in the CronJob's namespace,
+/// the job template's labels, its annotations over `cronjob.kubernetes.io/instantiate: manual`
+/// (template keys win), one controller owner reference to the CronJob, and the job template's
+/// spec with `template_patch` applied.
 ///
 /// `None` when the CronJob lacks a name, namespace, uid or job template spec.
-pub fn job_from_cronjob(cronjob: &Value, template_patch: &Value) -> Option<Value> {
+pub fn job_from_cronjob(cronjob: &Value, job_name: &str, template_patch: &Value) -> Option<Value> {
     let meta = &cronjob["metadata"];
     let name = meta["name"].as_str()?;
     let namespace = meta["namespace"].as_str()?;
@@ -157,7 +208,7 @@ pub fn job_from_cronjob(cronjob: &Value, template_patch: &Value) -> Option<Value
     let labels = job_template["metadata"]["labels"].clone();
     apply_template_patch(child(&mut spec, "template")?, template_patch);
     let mut metadata = json!({
-        "generateName": format!("{name}-"),
+        "name": job_name,
         "namespace": namespace,
         "annotations": annotations,
         "ownerReferences": [{

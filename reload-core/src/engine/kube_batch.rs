@@ -1,14 +1,16 @@
 //! The kube edge for CronJobs and Jobs: the API calls around the pure transformations of
 //! [`super::batch`].
 //!
-//! **CronJob** (Reloader's behaviour): the metadata part of the engine's body (the record of
-//! the applied digest in `reloader.rs/baseline`, guarded by `metadata.resourceVersion`) is
-//! patched onto the CronJob first, then ONE Job is created from the job template of the
-//! patched CronJob. The record comes first so that a replay or an engine restart never creates
-//! a second Job for the same change (a stale resourceVersion makes the record fail with 409 and
-//! the engine re-plans). If the create then fails for good, that change gets no off-schedule
-//! run: the failure is reported (`Failed`), and the CronJob's next scheduled run starts pods
-//! that read the current ConfigMap/Secret anyway.
+//! **CronJob**: GET the CronJob (its job template is not in the engine's index), check its
+//! resourceVersion against the one the engine planned on (409 re-plans otherwise), CREATE ONE
+//! Job from its job template under a name that identifies this reload
+//! ([`super::batch::run_job_name`]), then PATCH the record of the applied digest (in
+//! `reloader.rs/baseline`, with the Job's name in `reloader.rs/last-job`, guarded by
+//! `metadata.resourceVersion`) onto the CronJob. The Job comes first so that a crash or a
+//! failed record between the two writes loses no run: the replay plans the same reload on the
+//! same CronJob state, gets the same Job name, and the API's 409 AlreadyExists says the Job is
+//! there, so only the record is written. A replay never creates a second Job; a create that
+//! fails retryably is retried by the engine like any write (nothing was recorded yet).
 //!
 //! **Job**: GET the Job, DELETE it (propagation `Background`, precondition on its
 //! resourceVersion so only the state the engine planned on is deleted), CREATE the stripped

@@ -52,11 +52,9 @@ async fn a_controller_killed_mid_burst_completes_the_burst_after_a_restart_witho
     killed_mid_burst(&["Deployment"]).await;
 }
 
-/// Known gap (RELIABILITY.md): a CronJob's change is recorded on the CronJob before its Job is
-/// created, and a Job is deleted before its copy is created from memory, so a SIGKILL between
-/// the two writes loses that run (seen: `CronJob f0/cron: 4 Job(s) created for 5 change(s)`).
+/// A CronJob's Job is created (under a name that identifies the reload) before the reload is
+/// recorded, so a kill between the two writes loses no run and the replay creates none twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known gap: a SIGKILL between a CronJob's record and its Job's create (or a Job's delete and create) loses that run"]
 async fn a_controller_killed_mid_burst_loses_no_cronjob_or_job_run() {
     killed_mid_burst(MORE_KINDS).await;
 }

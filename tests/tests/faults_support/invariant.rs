@@ -10,9 +10,13 @@
 //!    pod template, i.e. rollouts) never goes back to a digest more often than the source's own
 //!    history went back to it, and every write that changed a pod template changed at least
 //!    one recorded digest.
-//! 3. **One Job per change**: a CronJob has exactly one Job created for it (owner reference)
-//!    per change of the digest recorded on its metadata; a Job is re-created (delete, then
-//!    create with the same name) only with a new recorded digest, and never left deleted.
+//! 3. **One Job per change**: every change of the digests a CronJob records on its metadata
+//!    has a Job created for it (owner reference) whose template records that digest, no digest
+//!    of a source has more Jobs than the source went to it, and no Job records nothing (a run
+//!    for no change); a Job is re-created (delete, then create with the same name) only with a
+//!    new recorded digest, and never left deleted. (A change superseded before the CronJob
+//!    recorded it, e.g. by a crash between the Job's create and the record, keeps its Job: it
+//!    may have run on the older data.)
 //! 4. **Never left paused**: a Deployment with a `pause-period` ends resumed (`spec.paused`
 //!    not `true`).
 //!
@@ -137,8 +141,8 @@ struct Replay {
     sources: BTreeMap<Key, (Vec<Digest>, bool)>,
     /// Per workload key: its kind and every committed object in order (`None`: deleted).
     workloads: BTreeMap<Key, (WorkloadKind, Versions)>,
-    /// Jobs created per owning CronJob (namespace, name).
-    jobs: BTreeMap<(String, String), usize>,
+    /// Jobs created per owning CronJob (namespace, name), as created.
+    jobs: BTreeMap<(String, String), Vec<Arc<Value>>>,
 }
 
 fn replay(journal: &[JournalEntry]) -> Replay {
@@ -167,7 +171,10 @@ fn replay(journal: &[JournalEntry]) -> Replay {
                 && entry.verb == "create"
                 && let Some(owner) = owner_cronjob(&object)
             {
-                *r.jobs.entry((entry.namespace.clone(), owner)).or_default() += 1;
+                r.jobs
+                    .entry((entry.namespace.clone(), owner))
+                    .or_default()
+                    .push(object.clone());
             }
             let key = (
                 kind.as_str().to_owned(),
@@ -186,24 +193,18 @@ fn replay(journal: &[JournalEntry]) -> Replay {
 pub fn check(journal: &[JournalEntry], strategy: &dyn ReloadStrategy) -> Report {
     let r = replay(journal);
     let mut report = Report {
-        jobs_created: r.jobs.values().sum(),
+        jobs_created: r.jobs.values().map(Vec::len).sum(),
         ..Report::default()
     };
     for ((kind_name, ns, name), (kind, history)) in &r.workloads {
         let what = format!("{kind_name} {ns}/{name}");
         let last = walk_history(&what, kind, history, strategy, &r, &mut report);
         if *kind == WorkloadKind::CronJob {
-            let transitions: usize = last
-                .metadata_records
-                .values()
-                .map(|seq| seq.len().saturating_sub(1))
-                .sum();
-            let jobs = r.jobs.get(&(ns.clone(), name.clone())).copied().unwrap_or(0);
-            if jobs != transitions {
-                report.violations.push(format!(
-                    "{what}: {jobs} Job(s) created for {transitions} change(s) of its recorded digests"
-                ));
-            }
+            let jobs = r
+                .jobs
+                .get(&(ns.clone(), name.clone()))
+                .map_or(&[][..], Vec::as_slice);
+            check_cronjob_runs(&what, &last.metadata_records, jobs, strategy, &r, &mut report);
         }
         if *kind == WorkloadKind::Job && last.current.is_none() && last.was_managed {
             report
@@ -307,12 +308,7 @@ fn walk_history(
         previous = Some((template, workload, (**object).clone()));
     }
     for (source, seq) in &recorded {
-        let key = (
-            source.kind.kube_kind().to_owned(),
-            source.namespace.clone(),
-            source.name.clone(),
-        );
-        let source_history = r.sources.get(&key).map(|s| &s.0[..]).unwrap_or_default();
+        let source_history = source_history(r, source);
         let mut seen: BTreeMap<&Digest, usize> = BTreeMap::new();
         for d in seq {
             *seen.entry(d).or_default() += 1;
@@ -333,6 +329,74 @@ fn walk_history(
         current: previous.map(|(_, workload, object)| (object, workload)),
         was_managed,
     }
+}
+
+/// Rule 3 for one CronJob: a Job recording each change of its metadata records, no digest
+/// with more Jobs than its source had it, no Job recording nothing.
+fn check_cronjob_runs(
+    what: &str,
+    metadata_records: &BTreeMap<SourceRef, Vec<Digest>>,
+    jobs: &[Arc<Value>],
+    strategy: &dyn ReloadStrategy,
+    r: &Replay,
+    report: &mut Report,
+) {
+    let mut runs: BTreeMap<(SourceRef, Digest), usize> = BTreeMap::new();
+    for job in jobs {
+        let name = job["metadata"]["name"].as_str().unwrap_or("?");
+        let Ok(workload) = Workload::from_json(WorkloadKind::Job, job) else {
+            report
+                .violations
+                .push(format!("{what}: its Job {name} does not parse"));
+            continue;
+        };
+        let recorded: Vec<_> = (workload.referenced_sources().into_iter())
+            .filter_map(|source| Some((strategy.recorded_digest(&workload, &source)?, source)))
+            .collect();
+        if recorded.is_empty() {
+            report.violations.push(format!(
+                "{what}: its Job {name} records no digest (a run for no change)"
+            ));
+        }
+        for (digest, source) in recorded {
+            *runs.entry((source, digest)).or_default() += 1;
+        }
+    }
+    for (source, seq) in metadata_records {
+        for digest in seq.iter().skip(1) {
+            if !runs.contains_key(&(source.clone(), digest.clone())) {
+                report.violations.push(format!(
+                    "{what}: no Job for its change of {} {} to {digest} (lost run)",
+                    source.kind.kube_kind(),
+                    source.name
+                ));
+            }
+        }
+    }
+    for ((source, digest), times) in runs {
+        let allowed = source_history(r, &source)
+            .iter()
+            .filter(|d| **d == digest)
+            .count()
+            .max(1);
+        if times > allowed {
+            report.violations.push(format!(
+                "{what}: {times} Jobs for {} {} at {digest}, which the source had {allowed} time(s) (duplicate run)",
+                source.kind.kube_kind(),
+                source.name
+            ));
+        }
+    }
+}
+
+/// The digests `source` went through (consecutive repeats dropped).
+fn source_history<'a>(r: &'a Replay, source: &SourceRef) -> &'a [Digest] {
+    let key = (
+        source.kind.kube_kind().to_owned(),
+        source.namespace.clone(),
+        source.name.clone(),
+    );
+    r.sources.get(&key).map(|s| &s.0[..]).unwrap_or_default()
 }
 
 /// Compares the final records of a managed workload with its sources' final digests.

@@ -210,32 +210,82 @@ fn cronjob(recorded_value: &str) -> Value {
             "containers": [{"name": "app", "image": "busybox", "envFrom": [{"configMapRef": {"name": "cfg"}}]}]}}}}}})
 }
 
-fn job(name: &str) -> Value {
+/// A Job of CronJob `ns/cron` recording `digest(value)` in its env var (none: nothing).
+fn cron_job(name: &str, recorded_value: Option<&str>) -> Value {
+    let mut container =
+        json!({"name": "app", "image": "busybox", "envFrom": [{"configMapRef": {"name": "cfg"}}]});
+    if let Some(value) = recorded_value {
+        container["env"] = json!([{"name": "STAKATER_CFG_CONFIGMAP", "value": digest(value)}]);
+    }
     json!({"apiVersion": "batch/v1", "kind": "Job",
         "metadata": {"name": name, "namespace": "ns",
             "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "cron", "uid": "u"}]},
-        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "app", "image": "busybox"}]}}}})
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}}})
+}
+
+/// A CronJob baselined at v1 whose ConfigMap changed to v2 and which recorded v2.
+fn cronjob_changed_once() -> Journal {
+    let mut j = Journal::new();
+    j.cm("create", "v1")
+        .write("create", "batch", "cronjobs", cronjob("v1"))
+        .cm("patch", "v2");
+    j
+}
+
+fn the_one_violation(j: &Journal) -> String {
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert_eq!(report.violations.len(), 1, "{report}");
+    report.violations[0].clone()
 }
 
 #[test]
 fn a_cronjob_gets_one_job_per_change_and_a_second_job_for_one_change_fails() {
-    let mut j = Journal::new();
-    j.cm("create", "v1")
-        .write("create", "batch", "cronjobs", cronjob("v1"))
-        .cm("patch", "v2")
-        .write("patch", "batch", "cronjobs", cronjob("v2"))
-        .write("create", "batch", "jobs", job("cron-a"));
+    let mut j = cronjob_changed_once();
+    j.write("create", "batch", "jobs", cron_job("cron-a", Some("v2")))
+        .write("patch", "batch", "cronjobs", cronjob("v2"));
     let report = check(&j.entries, &EnvVarStrategy);
     assert!(report.holds(), "{report}");
     assert_eq!(report.jobs_created, 1);
 
-    j.write("create", "batch", "jobs", job("cron-b"));
-    let report = check(&j.entries, &EnvVarStrategy);
-    assert_eq!(report.violations.len(), 1, "{report}");
+    j.write("create", "batch", "jobs", cron_job("cron-b", Some("v2")));
+    let violation = the_one_violation(&j);
+    assert!(violation.contains("2 Jobs for ConfigMap cfg"), "{violation}");
+    assert!(violation.contains("duplicate run"), "{violation}");
+}
+
+#[test]
+fn a_cronjob_change_recorded_without_its_job_is_a_lost_run() {
+    let mut j = cronjob_changed_once();
+    j.write("patch", "batch", "cronjobs", cronjob("v2"));
+    let violation = the_one_violation(&j);
     assert!(
-        report.violations[0].contains("2 Job(s) created for 1 change(s)"),
-        "{report}"
+        violation.contains("no Job for its change of ConfigMap cfg"),
+        "{violation}"
     );
+    assert!(violation.contains("lost run"), "{violation}");
+}
+
+#[test]
+fn a_cronjob_job_recording_no_digest_is_a_run_for_no_change() {
+    let mut j = cronjob_changed_once();
+    j.write("create", "batch", "jobs", cron_job("cron-a", Some("v2")))
+        .write("create", "batch", "jobs", cron_job("cron-b", None))
+        .write("patch", "batch", "cronjobs", cronjob("v2"));
+    let violation = the_one_violation(&j);
+    assert!(violation.contains("cron-b records no digest"), "{violation}");
+}
+
+#[test]
+fn a_cronjob_change_superseded_before_its_record_keeps_its_job() {
+    // A crash between the Job for v2 and its record; the replay finds v3.
+    let mut j = cronjob_changed_once();
+    j.write("create", "batch", "jobs", cron_job("cron-a", Some("v2")))
+        .cm("patch", "v3")
+        .write("create", "batch", "jobs", cron_job("cron-b", Some("v3")))
+        .write("patch", "batch", "cronjobs", cronjob("v3"));
+    let report = check(&j.entries, &EnvVarStrategy);
+    assert!(report.holds(), "{report}");
+    assert_eq!(report.jobs_created, 2);
 }
 
 /// An auto Job `ns/once` using ConfigMap `cfg`, recording `digest(value)` in its env var.

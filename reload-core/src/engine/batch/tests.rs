@@ -95,10 +95,11 @@ fn template_patch_on_odd_input_does_not_panic() {
 
 #[test]
 fn job_from_cronjob_is_reloaders_manual_job_with_the_env_var() {
-    let job = job_from_cronjob(&cronjob(), &env_patch("STAKATER_X", "d1")).expect("a complete CronJob");
+    let job = job_from_cronjob(&cronjob(), "nightly-0a1b2c3d4e", &env_patch("STAKATER_X", "d1"))
+        .expect("a complete CronJob");
     let meta = &job["metadata"];
-    assert_eq!(meta["generateName"], "nightly-");
-    assert_eq!(meta.get("name"), None);
+    assert_eq!(meta["name"], "nightly-0a1b2c3d4e");
+    assert_eq!(meta.get("generateName"), None);
     assert_eq!(meta["namespace"], "ns");
     assert_eq!(meta["labels"], json!({"team": "a"}));
     // Template keys win over the manual marker, as in Reloader.
@@ -122,7 +123,7 @@ fn job_from_cronjob_is_reloaders_manual_job_with_the_env_var() {
 fn job_from_cronjob_defaults_the_manual_annotation() {
     let mut cj = cronjob();
     cj["spec"]["jobTemplate"]["metadata"] = json!({});
-    let job = job_from_cronjob(&cj, &json!({})).expect("a complete CronJob");
+    let job = job_from_cronjob(&cj, "j", &json!({})).expect("a complete CronJob");
     assert_eq!(
         job["metadata"]["annotations"],
         json!({INSTANTIATE_ANNOTATION: "manual"})
@@ -134,10 +135,82 @@ fn job_from_cronjob_defaults_the_manual_annotation() {
 fn cronjob_without_uid_or_job_template_gives_no_job() {
     let mut no_uid = cronjob();
     no_uid["metadata"]["uid"] = Value::Null;
-    assert_eq!(job_from_cronjob(&no_uid, &json!({})), None);
+    assert_eq!(job_from_cronjob(&no_uid, "j", &json!({})), None);
     let mut no_spec = cronjob();
     no_spec["spec"]["jobTemplate"] = json!({});
-    assert_eq!(job_from_cronjob(&no_spec, &json!({})), None);
+    assert_eq!(job_from_cronjob(&no_spec, "j", &json!({})), None);
+}
+
+fn record(digest: &str) -> Value {
+    json!({"reloader.rs/baseline": format!("{{\"configmap/cfg\":\"{digest}\"}}")})
+}
+
+#[test]
+fn a_reload_replayed_on_the_same_cronjob_state_gets_the_same_job_name() {
+    let name = run_job_name(&cronjob(), &record("d1")).expect("a complete CronJob");
+    assert_eq!(
+        run_job_name(&cronjob(), &record("d1")).as_deref(),
+        Some(name.as_str())
+    );
+    let (prefix, hash) = name.split_at("nightly-".len());
+    assert_eq!(prefix, "nightly-");
+    assert_eq!(hash.len(), 10);
+    assert!(
+        hash.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+        "{name}"
+    );
+}
+
+#[test]
+fn each_new_reload_gets_a_new_job_name_even_back_to_the_same_data() {
+    let first = run_job_name(&cronjob(), &record("d1")).expect("name");
+    assert_ne!(
+        run_job_name(&cronjob(), &record("d2")),
+        Some(first.clone()),
+        "another digest"
+    );
+    let mut recorded = cronjob();
+    recorded["metadata"]["annotations"][LAST_JOB_ANNOTATION] = json!(first.clone());
+    // d1 -> d2 -> d1: the CronJob now names the first Job as its last one.
+    assert_ne!(
+        run_job_name(&recorded, &record("d1")),
+        Some(first.clone()),
+        "after the record"
+    );
+    let mut recreated = cronjob();
+    recreated["metadata"]["uid"] = json!("another-uid");
+    assert_ne!(
+        run_job_name(&recreated, &record("d1")),
+        Some(first),
+        "a recreated CronJob"
+    );
+}
+
+#[test]
+fn a_job_name_fits_the_api_limit_and_needs_a_uid() {
+    let mut long = cronjob();
+    long["metadata"]["name"] = json!("c".repeat(60));
+    let name = run_job_name(&long, &record("d1")).expect("name");
+    assert_eq!(name.len(), 63, "{name}");
+    let mut no_uid = cronjob();
+    no_uid["metadata"]["uid"] = Value::Null;
+    assert_eq!(run_job_name(&no_uid, &record("d1")), None);
+}
+
+#[test]
+fn the_record_names_the_job_and_keeps_the_guard_and_the_digests() {
+    let metadata = json!({"metadata": {"resourceVersion": "7", "annotations": record("d1")}});
+    let patched = with_last_job(&metadata, "nightly-0a1b2c3d4e");
+    assert_eq!(patched["metadata"]["resourceVersion"], "7");
+    assert_eq!(
+        patched["metadata"]["annotations"][LAST_JOB_ANNOTATION],
+        "nightly-0a1b2c3d4e"
+    );
+    assert_eq!(
+        patched["metadata"]["annotations"]["reloader.rs/baseline"],
+        record("d1")["reloader.rs/baseline"]
+    );
 }
 
 #[test]
