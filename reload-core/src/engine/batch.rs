@@ -172,10 +172,7 @@ pub fn run_job_name(cronjob: &Value, record: &Value) -> Option<String> {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
-    let hex: String = hasher.finalize()[..RUN_HASH_LEN / 2]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex = hex::encode(&hasher.finalize()[..RUN_HASH_LEN / 2]);
     let prefix: String = name.chars().take(MAX_CRONJOB_NAME).collect();
     Some(format!("{prefix}-{hex}"))
 }
