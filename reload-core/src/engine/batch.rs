@@ -17,6 +17,12 @@ use serde_json::{Map, Value, json};
 
 use crate::workload::WorkloadKind;
 
+mod holder;
+
+pub use holder::{
+    HOLDER_ANNOTATION, HOLDER_LABEL, copy_from_holder, held_name, held_uid, holder_from_copy, holder_name,
+};
+
 /// The annotation the API server's CronJob controller (and `kubectl create job --from`) puts on
 /// Jobs created by hand from a CronJob.
 pub const INSTANTIATE_ANNOTATION: &str = "cronjob.kubernetes.io/instantiate";

@@ -23,9 +23,11 @@
 
 mod cronjob;
 mod job;
+mod recover;
 
 pub use cronjob::write_cronjob;
 pub use job::{PendingRecreates, write_job};
+pub use recover::recover_jobs;
 
 use serde_json::Value;
 
