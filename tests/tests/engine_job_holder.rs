@@ -387,3 +387,44 @@ async fn a_holder_left_for_the_same_job_is_replaced_by_its_next_reload() {
     assert_eq!(failures(&engine.events()), 0);
     engine.stop().await;
 }
+
+#[tokio::test]
+async fn a_holder_create_failing_with_a_server_error_deletes_nothing_and_the_reload_is_retried() {
+    let sim = seeded().await;
+    seed(&sim, job("once"));
+    let api = Api::<Job>::namespaced(sim.client().expect("client"), NS);
+    let uid = api.get("once").await.expect("job").metadata.uid.expect("uid");
+    let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
+    engine.wait_baselined(1).await;
+    let since = sim.current_resource_version();
+
+    let holder = holder_name("once", &uid);
+    sim.fail_next(
+        FailureRule::new(500, 1)
+            .verb("create")
+            .resource("jobs")
+            .name(&holder),
+    );
+    set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
+    engine
+        .wait_for("the Job reload", |e| reloads_of(e, "once") == 1)
+        .await;
+    let writes: Vec<(String, String)> = sim
+        .journal(since)
+        .into_iter()
+        .filter(|w| w.resource == "jobs")
+        .map(|w| (w.verb, w.name))
+        .collect();
+    let once = "once".to_owned();
+    let expected = [
+        ("create", &holder),
+        ("delete", &once),
+        ("create", &once),
+        ("delete", &holder),
+    ]
+    .map(|(v, n)| (v.to_owned(), n.clone()));
+    assert_eq!(writes, expected, "the failed attempt wrote nothing");
+    assert_eq!(all_jobs(&sim).await.len(), 1);
+    assert_eq!(failures(&engine.events()), 0);
+    engine.stop().await;
+}
