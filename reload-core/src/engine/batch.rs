@@ -8,6 +8,11 @@
 //! the applied digest) and its pod-template part, which is applied here to the Job created from
 //! the CronJob's job template or to the copy of the Job that replaces it.
 //!
+//! Between deleting a Job and creating its copy, the copy is kept in the API as a suspended
+//! *holder Job* (the private `holder` module: [`holder_name`], [`holder_from_copy`],
+//! [`copy_from_holder`]), so a process killed in between loses nothing: the next engine start
+//! rebuilds the copy from the holder.
+//!
 //! The template part is the subset of strategic merge the engine produces
 //! ([`crate::plan::strategic_merge_patch`]): template annotations (a `null` removes), and per
 //! container (by name) env entries keyed by name, replaced whole or removed with

@@ -390,7 +390,14 @@ impl WorkloadWriter for KubeWriter {
                 return kube_rollout::write_rollout(&self.client, &self.params, id, body).await;
             }
             WorkloadKind::Job => {
-                return kube_batch::write_job(&self.client, &self.params, &self.pending, id, body).await;
+                return Box::pin(kube_batch::write_job(
+                    &self.client,
+                    &self.params,
+                    &self.pending,
+                    id,
+                    body,
+                ))
+                .await;
             }
             WorkloadKind::Custom(_) => {
                 return self.custom(id)?.write(&self.client, &self.params, id, body).await;
@@ -425,7 +432,7 @@ impl WorkloadWriter for KubeWriter {
         if !config.get_workload_kinds().contains(&WorkloadKind::Job) {
             return Vec::new();
         }
-        kube_batch::recover_jobs(&self.client, config.get_namespaces()).await
+        Box::pin(kube_batch::recover_jobs(&self.client, config.get_namespaces())).await
     }
 }
 
