@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::workload::{WorkloadKind, WorkloadRef};
 
 use super::super::apply::WriteError;
-use super::super::batch::{holder_from_copy, recreated_job, split_body};
+use super::super::batch::{HOLDER_LABEL, holder_from_copy, recreated_job, split_body};
 use super::super::index::IndexedWorkload;
 use super::super::kube::{job, write_error};
 use super::{from_json, to_json, unreadable};
@@ -100,7 +100,10 @@ async fn hold(
     let Some(holder) = holder_from_copy(copy, uid) else {
         return without(&"the copy has no name, namespace or spec");
     };
-    let holder: Job = from_json(holder, "holder Job")?;
+    let holder: Job = match from_json(holder, "holder Job") {
+        Ok(holder) => holder,
+        Err(error) => return without(&error),
+    };
     let name = holder.metadata.name.clone().unwrap_or_default();
     for attempt in 0..2 {
         match api.create(&PostParams::default(), &holder).await {
@@ -113,18 +116,19 @@ async fn hold(
             // An earlier attempt at this Job (same uid, same name) left its holder, maybe for
             // an older patch: replace it, so a crash recreates the copy planned now.
             Err(kube::Error::Api(status)) if status.code == 409 && attempt == 0 => {
-                let existing = api.get_opt(&name).await.map_err(write_error)?;
-                let ours = existing.as_ref().is_some_and(|e| {
-                    e.metadata
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get(super::super::batch::HOLDER_LABEL))
-                        == Some(&id.name)
-                });
+                let Some(existing) = api.get_opt(&name).await.map_err(write_error)? else {
+                    continue; // Deleted meanwhile: create it again.
+                };
+                let ours = existing
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(HOLDER_LABEL))
+                    == Some(&id.name);
                 if !ours {
                     return without(&format!("a Job named {name} exists and is not its holder"));
                 }
-                let uid = existing.and_then(|e| e.metadata.uid);
+                let uid = existing.metadata.uid;
                 if let Err(error) = api.delete(&name, &delete_params(uid, None)).await {
                     return without(&error);
                 }
