@@ -79,7 +79,9 @@ pub trait WorkloadWriter: Send + Sync {
     /// Finishes the writes a killed process left half done (for [`super::KubeWriter`]: the Job
     /// reloads whose holder Job is still there), in `config`'s namespaces. The engine calls it
     /// each time writes open (at start, or when its write gate opens), before any other write,
-    /// and reports every item as an [`super::EngineEvent::Recovered`]. The default does nothing.
+    /// and reports every item as an [`super::EngineEvent::Recovered`]; a run that reported a
+    /// retryable failure runs again with backoff (1 s doubling to 60 s, at most 8 times) while
+    /// writes go on. The default does nothing.
     async fn recover(&self, config: &EngineConfig) -> Vec<Recovery> {
         let _ = config;
         Vec::new()

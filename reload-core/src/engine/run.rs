@@ -184,7 +184,7 @@ impl Engine {
             let stats_at = (stats_dirty && state.engine.stats.is_some()).then(|| published + PUBLISH_EVERY);
             // While the write gate is closed, ready work waits in the queue: no wake-ups for it.
             let queued = state.may_write().then(|| state.queue.next_deadline()).flatten();
-            let deadline = earliest(queued, state.next_resume());
+            let deadline = earliest(earliest(queued, state.next_resume()), state.recovery_retry_at());
             tokio::select! {
                 () = &mut shutdown => break,
                 open = super::handle::gate_changed(&mut gate), if gate.is_some() => {

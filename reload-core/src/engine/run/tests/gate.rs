@@ -165,3 +165,22 @@ async fn a_dry_run_recovers_nothing() {
     assert_eq!(h.cluster.recovery_count(), 0);
     assert_eq!(recovered(&h), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_recovery_that_met_a_retryable_error_runs_again_with_backoff_while_writes_go_on() {
+    let cluster = Harness::cluster_of(vec![deployment("x", &["a"])]);
+    cluster.fail_recoveries(100);
+    let h = Harness::restart_gated(config(), &[("a", "1")], cluster, None).await;
+    h.update_source(cm_record("a", "2"));
+    settle().await;
+    assert_eq!(recorded(&h, "x").as_deref(), Some("2"), "writes go on meanwhile");
+    let early = h.cluster.recovery_count();
+    assert!((2..9).contains(&early), "retried with backoff: {early} runs");
+    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    assert_eq!(
+        h.cluster.recovery_count(),
+        9,
+        "the first run and at most 8 retries"
+    );
+    assert_eq!(recovered(&h), 9);
+}

@@ -56,6 +56,7 @@ struct Inner {
     recoveries: usize,
     patches_before_recovered: Option<usize>,
     recover_delay: Duration,
+    recover_failures: usize,
     hostile: bool,
     held: Option<Vec<IndexedWorkload>>,
     tx: Option<mpsc::UnboundedSender<WatchEvent<IndexedWorkload>>>,
@@ -106,6 +107,11 @@ impl Cluster {
     /// The patches written before the first recovery ended.
     pub fn patches_before_recovered(&self) -> Option<usize> {
         self.lock().patches_before_recovered
+    }
+
+    /// Makes the next `n` recoveries meet a retryable error (503).
+    pub fn fail_recoveries(&self, n: usize) {
+        self.lock().recover_failures = n;
     }
 
     /// Makes each recovery take `delay`.
@@ -209,6 +215,13 @@ impl WorkloadWriter for Cluster {
         let mut inner = self.lock();
         let patches = inner.patches;
         inner.patches_before_recovered.get_or_insert(patches);
+        if inner.recover_failures > 0 {
+            inner.recover_failures -= 1;
+            return vec![Recovery::Failed {
+                job: None,
+                error: WriteError::new(503, "unavailable"),
+            }];
+        }
         vec![Recovery::HolderRemoved {
             job: WorkloadRef::new(crate::workload::WorkloadKind::Job, "ns", "held"),
         }]
