@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use reload_core::engine::{EngineEvent, EngineSkip, Observer};
+use reload_core::engine::{EngineEvent, EngineSkip, Observer, Recovery};
 use reload_core::{MatchProblem, SourceKind, SourceRef, WorkloadRef};
 use tokio::sync::mpsc;
 use tracing::Level;
@@ -208,7 +208,48 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
             ]
         }
         EngineEvent::SourceChanged { source, .. } => vec![Effect::Webhook(source.clone())],
+        EngineEvent::Recovered { recovery } => vec![recovered(recovery)],
         _ => counted(event),
+    }
+}
+
+/// The log line of a finished (or failed) interrupted Job reload.
+fn recovered(recovery: &Recovery) -> Effect {
+    match recovery {
+        Recovery::Recreated { job } => Effect::Log(
+            Level::INFO,
+            format!(
+                "Finished an interrupted reload: recreated {} from its holder Job",
+                workload_phrase(job)
+            ),
+        ),
+        Recovery::HolderRemoved { job } => Effect::Log(
+            Level::INFO,
+            format!(
+                "Finished an interrupted reload of {}: the Job exists, its holder Job was deleted",
+                workload_phrase(job)
+            ),
+        ),
+        Recovery::Failed {
+            job: Some(job),
+            error,
+        } => Effect::Log(
+            Level::WARN,
+            format!(
+                "Could not finish an interrupted reload of {} (retried at the next start): {error}",
+                workload_phrase(job)
+            ),
+        ),
+        Recovery::Failed { job: None, error } => Effect::Log(
+            Level::WARN,
+            format!(
+                "Could not list the holder Jobs of interrupted reloads (retried at the next start): {error}"
+            ),
+        ),
+        _ => Effect::Log(
+            Level::INFO,
+            format!("Finished an interrupted reload: {recovery:?}"),
+        ),
     }
 }
 

@@ -378,9 +378,15 @@ async fn job_whose_recreate_fails_after_the_delete_is_recreated_when_the_api_rec
     let engine = start(&sim, Strategy::EnvVars, config(), MatcherConfig::default()).await;
     engine.wait_baselined(1).await;
 
-    // The engine's create after the delete and the first two background retries fail (500:
-    // kube's client retries 429/503/504 by itself, so those would never reach the engine).
-    sim.fail_next(FailureRule::new(500, 3).verb("create").resource("jobs"));
+    // The engine's create of the copy after the delete and the first two background retries
+    // fail (500: kube's client retries 429/503/504 by itself, so those would never reach the
+    // engine); the holder Job (another name) is created.
+    sim.fail_next(
+        FailureRule::new(500, 3)
+            .verb("create")
+            .resource("jobs")
+            .name("once"),
+    );
     set_data(&sim, NS, "cfg", json!({"k": "v2"})).await;
     engine
         .wait_for("the failure to be reported", |e| {
@@ -399,6 +405,16 @@ async fn job_whose_recreate_fails_after_the_delete_is_recreated_when_the_api_rec
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     let after = after.expect("the Job is recreated once the API recovers");
+    // Its holder (kept while the copy existed only in memory) is deleted once it is created.
+    let mut left = jobs(&sim).await.len();
+    for _ in 0..400 {
+        if left == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        left = jobs(&sim).await.len();
+    }
+    assert_eq!(left, 1, "the Job without its holder");
     assert_ne!(after.metadata.uid, before.metadata.uid, "a new Job");
     let (old_spec, new_spec) = (before.spec.expect("spec"), after.spec.expect("spec"));
     assert_eq!(new_spec.backoff_limit, old_spec.backoff_limit);

@@ -154,3 +154,32 @@ fn an_env_var_collision_warns_naming_the_workload_both_sources_and_the_variable(
         |e| matches!(e, Effect::Event(ev) if ev.warning && ev.reason == "EnvVarCollision" && &ev.note == line)
     ));
 }
+
+#[test]
+fn finished_and_failed_recoveries_of_interrupted_job_reloads_are_logged() {
+    let job = WorkloadRef::new(WorkloadKind::Job, "A", "once");
+    let recreated = effects(&EngineEvent::Recovered {
+        recovery: reload_core::engine::Recovery::Recreated { job: job.clone() },
+    });
+    assert_eq!(
+        recreated,
+        vec![Effect::Log(
+            Level::INFO,
+            "Finished an interrupted reload: recreated 'once' of type 'Job' in namespace 'A' from its holder Job"
+                .into()
+        )]
+    );
+    let failed = effects(&EngineEvent::Recovered {
+        recovery: reload_core::engine::Recovery::Failed {
+            job: Some(job),
+            error: reload_core::engine::WriteError::new(403, "forbidden"),
+        },
+    });
+    let [Effect::Log(Level::WARN, line)] = failed.as_slice() else {
+        panic!("one warning: {failed:?}");
+    };
+    assert!(
+        line.contains("'once' of type 'Job'") && line.contains("403 forbidden"),
+        "{line}"
+    );
+}

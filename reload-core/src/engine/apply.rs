@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use crate::workload::WorkloadRef;
 
+use super::config::EngineConfig;
 use super::index::IndexedWorkload;
+use super::observer::Recovery;
 use super::rate::WriteLimiter;
 
 /// A failed request to the API server.
@@ -73,6 +75,17 @@ pub trait WorkloadWriter: Send + Sync {
     async fn patch(&self, id: &WorkloadRef, body: &Value) -> Result<IndexedWorkload, WriteError>;
     /// GET the workload (after a conflict).
     async fn get(&self, id: &WorkloadRef) -> Result<IndexedWorkload, WriteError>;
+
+    /// Finishes the writes a killed process left half done (for [`super::KubeWriter`]: the Job
+    /// reloads whose holder Job is still there), in `config`'s namespaces. The engine calls it
+    /// each time writes open (at start, or when its write gate opens), before any other write,
+    /// and reports every item as an [`super::EngineEvent::Recovered`]; a run that reported a
+    /// retryable failure runs again with backoff (1 s doubling to 60 s, at most 8 times) while
+    /// writes go on. The default does nothing.
+    async fn recover(&self, config: &EngineConfig) -> Vec<Recovery> {
+        let _ = config;
+        Vec::new()
+    }
 }
 
 /// How one write ended.

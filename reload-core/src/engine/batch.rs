@@ -8,6 +8,11 @@
 //! the applied digest) and its pod-template part, which is applied here to the Job created from
 //! the CronJob's job template or to the copy of the Job that replaces it.
 //!
+//! Between deleting a Job and creating its copy, the copy is kept in the API as a suspended
+//! *holder Job* (the private `holder` module: [`holder_name`], [`holder_from_copy`],
+//! [`copy_from_holder`]), so a process killed in between loses nothing: the next engine start
+//! rebuilds the copy from the holder.
+//!
 //! The template part is the subset of strategic merge the engine produces
 //! ([`crate::plan::strategic_merge_patch`]): template annotations (a `null` removes), and per
 //! container (by name) env entries keyed by name, replaced whole or removed with
@@ -16,6 +21,12 @@
 use serde_json::{Map, Value, json};
 
 use crate::workload::WorkloadKind;
+
+mod holder;
+
+pub use holder::{
+    HOLDER_ANNOTATION, HOLDER_LABEL, copy_from_holder, held_name, held_uid, holder_from_copy, holder_name,
+};
 
 /// The annotation the API server's CronJob controller (and `kubectl create job --from`) puts on
 /// Jobs created by hand from a CronJob.

@@ -21,13 +21,14 @@ use crate::watch::{WatchEvent, Watcher};
 use crate::workload::{Workload, WorkloadKind, WorkloadRef};
 
 use super::apply::{WorkloadWriter, WriteError};
+use super::batch::HOLDER_LABEL;
 use super::config::{CronJobMode, EngineConfig, Namespaces};
 use super::custom_kind::CustomKind;
 use super::index::IndexedWorkload;
 use super::kube_batch::{self, PendingRecreates};
 use super::kube_csi;
 use super::kube_rollout;
-use super::observer::EngineEvent;
+use super::observer::{EngineEvent, Recovery};
 use super::run::{Engine, SourceWatcher, WorkloadWatcher};
 use super::sources::SourceRecord;
 
@@ -211,7 +212,16 @@ pub(super) fn cronjob(c: &CronJob) -> Option<IndexedWorkload> {
     indexed(c)
 }
 
+/// A Job as indexed; `None` for a holder Job (a copy kept by an interrupted reload, never a
+/// workload of its own).
 pub(super) fn job(j: &Job) -> Option<IndexedWorkload> {
+    if j.metadata
+        .labels
+        .as_ref()
+        .is_some_and(|l| l.contains_key(HOLDER_LABEL))
+    {
+        return None;
+    }
     indexed(j)
 }
 
@@ -243,8 +253,10 @@ pub fn workload_watchers(client: &Client, config: &EngineConfig) -> Vec<Workload
                 }
             }
             WorkloadKind::Job => {
+                // Holder Jobs (copies kept by interrupted reloads) are not workloads.
+                let without_holders = watcher::Config::default().labels(&format!("!{HOLDER_LABEL}"));
                 for api in apis::<Job>(client, config.get_namespaces()) {
-                    out.push(watch(api, watcher::Config::default(), job));
+                    out.push(watch(api, without_holders.clone(), job));
                 }
             }
             WorkloadKind::Rollout => {
@@ -378,7 +390,14 @@ impl WorkloadWriter for KubeWriter {
                 return kube_rollout::write_rollout(&self.client, &self.params, id, body).await;
             }
             WorkloadKind::Job => {
-                return kube_batch::write_job(&self.client, &self.params, &self.pending, id, body).await;
+                return Box::pin(kube_batch::write_job(
+                    &self.client,
+                    &self.params,
+                    &self.pending,
+                    id,
+                    body,
+                ))
+                .await;
             }
             WorkloadKind::Custom(_) => {
                 return self.custom(id)?.write(&self.client, &self.params, id, body).await;
@@ -405,6 +424,15 @@ impl WorkloadWriter for KubeWriter {
             WorkloadKind::Custom(_) => return self.custom(id)?.get(&self.client, id).await,
         };
         state.ok_or_else(|| WriteError::new(422, "the server returned a workload without a pod template"))
+    }
+
+    /// Finishes the Job reloads a killed process left half done (their holder Jobs), when the
+    /// engine watches Jobs.
+    async fn recover(&self, config: &EngineConfig) -> Vec<Recovery> {
+        if !config.get_workload_kinds().contains(&WorkloadKind::Job) {
+            return Vec::new();
+        }
+        Box::pin(kube_batch::recover_jobs(&self.client, config.get_namespaces())).await
     }
 }
 
@@ -539,6 +567,19 @@ mod tests {
         let none = with_labels(record, &cm.metadata, &[]);
         assert!(none.labels.is_empty(), "no keys configured: no labels kept");
         assert!(none.meta().labels.is_empty());
+    }
+
+    #[test]
+    fn a_holder_job_is_never_indexed_and_a_plain_job_is() {
+        let job_of = |labels: Value| -> Job {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "j", "namespace": "ns", "labels": labels},
+                "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "x"}]}}}
+            }))
+            .expect("a valid Job")
+        };
+        assert!(job(&job_of(serde_json::json!({"app": "batch"}))).is_some());
+        assert!(job(&job_of(serde_json::json!({HOLDER_LABEL: "once"}))).is_none());
     }
 
     #[test]

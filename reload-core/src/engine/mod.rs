@@ -164,7 +164,7 @@ pub use handle::EngineHandle;
 pub use index::{IndexedWorkload, WorkloadIndex};
 pub use kube_csi::{class_resource, pod_status_resource};
 pub use namespaces::{NamespaceScope, NamespaceWatches, ScopeChange, ScopeTracker};
-pub use observer::{EngineEvent, EngineSkip, Observer, ReconcileResult, SourceEventKind};
+pub use observer::{EngineEvent, EngineSkip, Observer, ReconcileResult, Recovery, SourceEventKind};
 pub use queue::{Pending, Queue};
 pub use rate::{RolloutLimiter, TokenBucket, WriteLimiter};
 pub use run::{Engine, SourceWatcher, WorkloadWatcher};

@@ -177,6 +177,37 @@ pub enum EngineEvent {
         /// Whether writes are allowed now (`false` also when the gate's sender was dropped).
         open: bool,
     },
+    /// A write interrupted by a crash (a Job reload killed between its DELETE and its CREATE,
+    /// which leaves a holder Job behind: see [`super::batch::HOLDER_LABEL`]) was finished, or
+    /// could not be, when writes opened (at start, or when the write gate opened).
+    Recovered {
+        /// What was done.
+        recovery: Recovery,
+    },
+}
+
+/// What finishing one interrupted write did ([`super::WorkloadWriter::recover`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Recovery {
+    /// The Job was gone: its copy was created from the holder, and the holder deleted.
+    Recreated {
+        /// The Job.
+        job: WorkloadRef,
+    },
+    /// The Job existed (the reload had not deleted it yet, or had already recreated it): only
+    /// the holder was deleted.
+    HolderRemoved {
+        /// The Job.
+        job: WorkloadRef,
+    },
+    /// Finishing failed; a holder found is kept, for the next start to finish.
+    Failed {
+        /// The Job, when known (not for a failed LIST of holders).
+        job: Option<WorkloadRef>,
+        /// What failed.
+        error: super::WriteError,
+    },
 }
 
 /// What a source watch event was (Reloader's `event_type` metric label).

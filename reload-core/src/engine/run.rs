@@ -166,8 +166,12 @@ impl Engine {
         let mut published = Instant::now();
         let mut stats_dirty = true;
         let mut gate = state.engine.gate.clone();
+        let mut recovering = None;
         loop {
             state.fire_resumes();
+            if let Some(recovery) = state.start_recovery() {
+                recovering = Some(recovery);
+            }
             state.dispatch(&mut tasks);
             if let Some(stats) = &state.engine.stats
                 && stats_dirty
@@ -179,16 +183,15 @@ impl Engine {
             }
             let stats_at = (stats_dirty && state.engine.stats.is_some()).then(|| published + PUBLISH_EVERY);
             // While the write gate is closed, ready work waits in the queue: no wake-ups for it.
-            let queued = state
-                .engine
-                .writes_open()
-                .then(|| state.queue.next_deadline())
-                .flatten();
-            let deadline = earliest(queued, state.next_resume());
+            let queued = state.may_write().then(|| state.queue.next_deadline()).flatten();
+            let deadline = earliest(earliest(queued, state.next_resume()), state.recovery_retry_at());
             tokio::select! {
                 () = &mut shutdown => break,
                 open = super::handle::gate_changed(&mut gate), if gate.is_some() => {
                     state.emit(&EngineEvent::WriteGate { open: open.unwrap_or(false) });
+                    if open != Some(true) {
+                        state.on_writes_closed();
+                    }
                     if open.is_none() {
                         gate = None;
                     }
@@ -217,6 +220,10 @@ impl Engine {
                     }
                     None => live = 0,
                 },
+                recoveries = recover::recovered(&mut recovering), if recovering.is_some() => {
+                    recovering = None;
+                    state.on_recovered(recoveries);
+                }
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => match done {
                     Ok(done) => state.on_done(done),
                     Err(e) => state.emit(&EngineEvent::WatchError { cause: format!("write task failed: {e}") }),
@@ -268,6 +275,7 @@ struct State {
     n_workloads: usize,
     synced: bool,
     scope: Option<ScopeState>,
+    recovery: RecoveryStep,
 }
 
 impl State {
@@ -293,6 +301,7 @@ impl State {
             n_workloads,
             synced: false,
             scope: None,
+            recovery: RecoveryStep::Due,
         }
     }
 
@@ -521,9 +530,11 @@ impl State {
 }
 
 mod notify;
+mod recover;
 mod scope;
 mod write;
 
+use recover::RecoveryStep;
 use scope::ScopeState;
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! | `GET /_sim/journal?since=RV` | committed writes after `RV` (JSON array) |
 //! | `POST /_sim/faults/close-watches` | ends every open watch |
 //! | `POST /_sim/faults/compact` | drops watch history (older resourceVersions get 410) |
-//! | `POST /_sim/faults/fail` | body `{"verb":"patch","resource":"deployments","count":2,"status":503,"retry_after_seconds":1}`; optional `"user":"NAME"` fails only that user's requests |
+//! | `POST /_sim/faults/fail` | body `{"verb":"patch","resource":"deployments","count":2,"status":503,"retry_after_seconds":1}`; optional `"user":"NAME"` fails only that user's requests, `"name":"NAME"` only requests on that object (a create: its body's name) |
 //! | `POST /_sim/faults/latency` | body `{"millis": 50}` delays every request; `{"millis": 5000, "user": "NAME"}` only that user's (a stalled client); `millis: 0` removes it |
 //! | `POST /_sim/faults/clear` | removes failures and latencies |
 //!

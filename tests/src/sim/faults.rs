@@ -21,6 +21,10 @@ pub struct FailureRule {
     /// Authenticated user to match (`None`: any; see `Authorizer::user_name`).
     #[serde(default)]
     pub user: Option<String>,
+    /// Object name to match (`None`: any): the name in the URL, or for a create the body's
+    /// `metadata.name`.
+    #[serde(default)]
+    pub name: Option<String>,
     /// How many requests fail.
     pub count: u32,
     /// HTTP status to answer (500, 503, 429, 409, ...).
@@ -37,6 +41,7 @@ impl FailureRule {
             verb: None,
             resource: None,
             user: None,
+            name: None,
             count,
             status,
             retry_after_seconds: None,
@@ -64,6 +69,13 @@ impl FailureRule {
         self
     }
 
+    /// Only for requests on the object of this name (a create: the name in its body).
+    #[must_use]
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_string());
+        self
+    }
+
     /// Sends `Retry-After: secs`.
     #[must_use]
     pub fn retry_after(mut self, secs: u64) -> Self {
@@ -71,10 +83,11 @@ impl FailureRule {
         self
     }
 
-    fn matches(&self, verb: &str, resource: &str, user: &str) -> bool {
+    fn matches(&self, verb: &str, resource: &str, user: &str, name: &str) -> bool {
         self.verb.as_deref().is_none_or(|v| v == verb)
             && self.resource.as_deref().is_none_or(|r| r == resource)
             && self.user.as_deref().is_none_or(|u| u == user)
+            && self.name.as_deref().is_none_or(|n| n == name)
     }
 
     fn error(&self) -> ApiError {
@@ -152,12 +165,19 @@ impl Faults {
         self.set_latency(Duration::ZERO);
     }
 
-    /// Consumes one rule matching a request of `user`, returning the error to answer, if any.
+    /// Consumes one rule matching a request of `user` (on no named object), returning the
+    /// error to answer, if any.
     pub fn take(&self, verb: &str, resource: &str, user: &str) -> Option<ApiError> {
+        self.take_named(verb, resource, user, "")
+    }
+
+    /// Consumes one rule matching a request of `user` on the object `name`, returning the
+    /// error to answer, if any.
+    pub fn take_named(&self, verb: &str, resource: &str, user: &str, name: &str) -> Option<ApiError> {
         let mut rules = self.rules.lock().ok()?;
         let idx = rules
             .iter()
-            .position(|r| r.count > 0 && r.matches(verb, resource, user))?;
+            .position(|r| r.count > 0 && r.matches(verb, resource, user, name))?;
         let rule = &mut rules[idx];
         rule.count -= 1;
         let err = rule.error();
@@ -183,6 +203,19 @@ mod tests {
             Some("ServiceUnavailable")
         );
         assert!(f.take("patch", "deployments", "u").is_none());
+    }
+
+    #[test]
+    fn a_rule_for_one_name_fails_only_requests_on_that_object() {
+        let f = Faults::default();
+        f.fail(FailureRule::new(500, 1).verb("create").name("copy"));
+        assert!(f.take_named("create", "jobs", "u", "holder").is_none());
+        assert!(f.take("create", "jobs", "u").is_none());
+        assert_eq!(
+            f.take_named("create", "jobs", "u", "copy").map(|e| e.code),
+            Some(500)
+        );
+        assert!(f.take_named("create", "jobs", "u", "copy").is_none());
     }
 
     #[test]

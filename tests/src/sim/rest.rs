@@ -200,7 +200,20 @@ impl Call<'_> {
                 ));
             }
         }
-        if let Some(e) = self.state.faults.take(verb, &resource, &self.user) {
+        // A create names its object in the body.
+        let object_name = if verb == "create" {
+            self.decode_body()
+                .ok()
+                .and_then(|b| b["metadata"]["name"].as_str().map(str::to_owned))
+                .unwrap_or_default()
+        } else {
+            name.clone()
+        };
+        if let Some(e) = self
+            .state
+            .faults
+            .take_named(verb, &resource, &self.user, &object_name)
+        {
             return error_response(&e);
         }
         if let Some(sub) = &self.target.subresource

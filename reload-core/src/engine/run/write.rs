@@ -22,7 +22,7 @@ use super::{Done, State, now_ms};
 
 impl State {
     pub(super) fn dispatch(&mut self, tasks: &mut JoinSet<Done>) {
-        if !self.synced || !self.engine.writes_open() {
+        if !self.synced || !self.may_write() {
             return;
         }
         while self.queue.in_flight() < self.engine.config.get_concurrency() {

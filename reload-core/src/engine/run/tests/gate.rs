@@ -116,3 +116,71 @@ async fn a_dropped_gate_sender_closes_the_gate_for_good() {
     assert_eq!(h.cluster.patch_count(), written);
     assert!(h.events().contains(&EngineEvent::WriteGate { open: false }));
 }
+
+fn recovered(h: &Harness) -> usize {
+    h.events()
+        .iter()
+        .filter(|e| matches!(e, EngineEvent::Recovered { .. }))
+        .count()
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_gate_opening_recovers_interrupted_writes_before_any_other_write() {
+    let (leading, gate) = watch::channel(false);
+    let cluster = Harness::cluster_of(vec![deployment("x", &["a"])]);
+    cluster.set_recover_delay(std::time::Duration::from_secs(5));
+    let h = Harness::restart_gated(config(), &[("a", "1")], cluster, Some(gate)).await;
+    h.update_source(cm_record("a", "2"));
+    settle().await;
+    assert_eq!(h.cluster.recovery_count(), 0, "a standby recovers nothing");
+
+    leading.send(true).expect("the engine holds the gate");
+    settle().await;
+    assert_eq!(h.cluster.recovery_count(), 1);
+    assert_eq!(
+        h.cluster.patches_before_recovered(),
+        Some(0),
+        "the queued change waited for the recovery"
+    );
+    assert_eq!(recorded(&h, "x").as_deref(), Some("2"));
+    assert_eq!(recovered(&h), 1, "the recovery is reported");
+
+    leading.send(false).expect("the engine holds the gate");
+    settle().await;
+    leading.send(true).expect("the engine holds the gate");
+    settle().await;
+    assert_eq!(
+        h.cluster.recovery_count(),
+        2,
+        "another leader may have been killed mid-write meanwhile"
+    );
+    assert_eq!(recovered(&h), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dry_run_recovers_nothing() {
+    let cluster = Harness::cluster_of(vec![deployment("x", &["a"])]);
+    let h = Harness::restart_gated(config().dry_run(true), &[("a", "1")], cluster, None).await;
+    settle().await;
+    assert_eq!(h.cluster.recovery_count(), 0);
+    assert_eq!(recovered(&h), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_recovery_that_met_a_retryable_error_runs_again_with_backoff_while_writes_go_on() {
+    let cluster = Harness::cluster_of(vec![deployment("x", &["a"])]);
+    cluster.fail_recoveries(100);
+    let h = Harness::restart_gated(config(), &[("a", "1")], cluster, None).await;
+    h.update_source(cm_record("a", "2"));
+    settle().await;
+    assert_eq!(recorded(&h, "x").as_deref(), Some("2"), "writes go on meanwhile");
+    let early = h.cluster.recovery_count();
+    assert!((2..9).contains(&early), "retried with backoff: {early} runs");
+    tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+    assert_eq!(
+        h.cluster.recovery_count(),
+        9,
+        "the first run and at most 8 retries"
+    );
+    assert_eq!(recovered(&h), 9);
+}

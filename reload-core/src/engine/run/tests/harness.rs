@@ -14,7 +14,7 @@ use crate::engine::apply::{WorkloadWriter, WriteError};
 use crate::engine::config::EngineConfig;
 use crate::engine::fixtures::{Strategy, cm_record};
 use crate::engine::index::IndexedWorkload;
-use crate::engine::observer::EngineEvent;
+use crate::engine::observer::{EngineEvent, Recovery};
 use crate::engine::run::Engine;
 use crate::engine::sources::SourceRecord;
 use crate::hash::{Digest, Hasher};
@@ -53,6 +53,10 @@ struct Inner {
     gets: usize,
     failures: VecDeque<WriteError>,
     delay: Duration,
+    recoveries: usize,
+    patches_before_recovered: Option<usize>,
+    recover_delay: Duration,
+    recover_failures: usize,
     hostile: bool,
     held: Option<Vec<IndexedWorkload>>,
     tx: Option<mpsc::UnboundedSender<WatchEvent<IndexedWorkload>>>,
@@ -93,6 +97,26 @@ impl Cluster {
 
     pub fn workload(&self, id: &WorkloadRef) -> IndexedWorkload {
         self.lock().state.get(id).cloned().expect("workload exists")
+    }
+
+    /// How often [`WorkloadWriter::recover`] was called.
+    pub fn recovery_count(&self) -> usize {
+        self.lock().recoveries
+    }
+
+    /// The patches written before the first recovery ended.
+    pub fn patches_before_recovered(&self) -> Option<usize> {
+        self.lock().patches_before_recovered
+    }
+
+    /// Makes the next `n` recoveries meet a retryable error (503).
+    pub fn fail_recoveries(&self, n: usize) {
+        self.lock().recover_failures = n;
+    }
+
+    /// Makes each recovery take `delay`.
+    pub fn set_recover_delay(&self, delay: Duration) {
+        self.lock().recover_delay = delay;
     }
 
     pub fn set_delay(&self, delay: Duration) {
@@ -179,6 +203,28 @@ impl WorkloadWriter for Cluster {
             Cluster::store(&mut inner, stripped);
         }
         Ok(written)
+    }
+
+    async fn recover(&self, _: &EngineConfig) -> Vec<Recovery> {
+        let delay = {
+            let mut inner = self.lock();
+            inner.recoveries += 1;
+            inner.recover_delay
+        };
+        tokio::time::sleep(delay).await;
+        let mut inner = self.lock();
+        let patches = inner.patches;
+        inner.patches_before_recovered.get_or_insert(patches);
+        if inner.recover_failures > 0 {
+            inner.recover_failures -= 1;
+            return vec![Recovery::Failed {
+                job: None,
+                error: WriteError::new(503, "unavailable"),
+            }];
+        }
+        vec![Recovery::HolderRemoved {
+            job: WorkloadRef::new(crate::workload::WorkloadKind::Job, "ns", "held"),
+        }]
     }
 
     async fn get(&self, id: &WorkloadRef) -> Result<IndexedWorkload, WriteError> {
