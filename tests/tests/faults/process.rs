@@ -53,7 +53,8 @@ async fn a_controller_killed_mid_burst_completes_the_burst_after_a_restart_witho
 }
 
 /// A CronJob's Job is created (under a name that identifies the reload) before the reload is
-/// recorded, so a kill between the two writes loses no run and the replay creates none twice.
+/// recorded, and a Job's copy is kept in a holder Job between its delete and its create, so a
+/// kill between the two writes loses no run and the replay creates none twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_controller_killed_mid_burst_loses_no_cronjob_or_job_run() {
     killed_mid_burst(MORE_KINDS).await;
