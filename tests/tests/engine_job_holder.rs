@@ -95,6 +95,44 @@ fn env_of(job: &Job, name: &str) -> Option<String> {
     env_value(&job.spec.as_ref().expect("spec").template, name)
 }
 
+/// The (verb, name) of every Job write committed after `since`, in order.
+fn job_writes(sim: &Simulator, since: u64) -> Vec<(String, String)> {
+    sim.journal(since)
+        .into_iter()
+        .filter(|w| w.resource == "jobs")
+        .map(|w| (w.verb, w.name))
+        .collect()
+}
+
+fn writes_of(expected: &[(&str, &str)]) -> Vec<(String, String)> {
+    expected
+        .iter()
+        .map(|(v, n)| ((*v).to_owned(), (*n).to_owned()))
+        .collect()
+}
+
+/// Asserts `job`'s template records the ConfigMap's digest at `{"k": "v2"}`.
+fn assert_records_v2(job: &Job) {
+    let template = &job.spec.as_ref().expect("spec").template;
+    assert_records(Strategy::EnvVars, template, "cfg", NS, &digest_of(&[("k", "v2")]));
+}
+
+/// The engine started with auto-reload-all (so a holder indexed as a workload would be
+/// reloaded), once its recovery at start is reported.
+async fn started_with_auto_reload_all_and_recovered(sim: &Simulator) -> engine_support::Running {
+    let engine = start(
+        sim,
+        Strategy::EnvVars,
+        config(),
+        MatcherConfig::default().auto_reload_all(true),
+    )
+    .await;
+    engine
+        .wait_for("the recovery", |e| !recovered(e).is_empty())
+        .await;
+    engine
+}
+
 async fn seeded() -> Simulator {
     let sim = Simulator::start().await.expect("simulator");
     seed(&sim, configmap(NS, "cfg", json!({"k": "v1"})));
@@ -121,30 +159,20 @@ async fn a_job_reload_goes_through_a_holder_and_leaves_none_behind() {
     assert_eq!(jobs.len(), 1, "the recreated Job only: {jobs:?}");
     let after = &jobs[0];
     assert_ne!(after.metadata.uid, before.metadata.uid, "a new Job");
-    assert_records(
-        Strategy::EnvVars,
-        &after.spec.clone().expect("spec").template,
-        "cfg",
-        NS,
-        &digest_of(&[("k", "v2")]),
-    );
+    assert_records_v2(&after);
     // The writes, in order: holder created (suspended, the copy inside), Job deleted, copy
     // created, holder deleted.
     let holder = holder_name("once", &old_uid);
-    let writes: Vec<(String, String)> = sim
-        .journal(since)
-        .into_iter()
-        .filter(|w| w.resource == "jobs")
-        .map(|w| (w.verb, w.name))
-        .collect();
-    let expected = [
-        ("create", &holder),
-        ("delete", &"once".to_owned()),
-        ("create", &"once".to_owned()),
-        ("delete", &holder),
-    ]
-    .map(|(v, n)| (v.to_owned(), n.clone()));
-    assert_eq!(writes, expected);
+    let writes = job_writes(&sim, since);
+    assert_eq!(
+        writes,
+        writes_of(&[
+            ("create", holder.as_str()),
+            ("delete", "once"),
+            ("create", "once"),
+            ("delete", holder.as_str())
+        ])
+    );
     let held = sim
         .journal(since)
         .into_iter()
@@ -161,16 +189,7 @@ async fn a_job_reload_goes_through_a_holder_and_leaves_none_behind() {
 async fn a_holder_left_by_a_kill_after_the_delete_is_finished_at_engine_start() {
     let sim = seeded().await;
     let holder = planted_holder(&sim, "uid-of-the-deleted-job");
-    let engine = start(
-        &sim,
-        Strategy::EnvVars,
-        config(),
-        MatcherConfig::default().auto_reload_all(true),
-    )
-    .await;
-    engine
-        .wait_for("the recovery", |e| !recovered(e).is_empty())
-        .await;
+    let engine = started_with_auto_reload_all_and_recovered(&sim).await;
     let job_ref = reload_core::WorkloadRef::new(reload_core::WorkloadKind::Job, NS, "once");
     assert_eq!(
         recovered(&engine.events()),
@@ -256,16 +275,7 @@ async fn a_holder_that_cannot_be_deleted_stays_out_of_the_index() {
     let holder = planted_holder(&sim, "uid-of-an-earlier-job");
     // The recovery's delete of the holder is refused: the holder stays while the engine lists.
     sim.fail_next(FailureRule::new(403, 1).verb("delete").resource("jobs"));
-    let engine = start(
-        &sim,
-        Strategy::EnvVars,
-        config(),
-        MatcherConfig::default().auto_reload_all(true),
-    )
-    .await;
-    engine
-        .wait_for("the recovery", |e| !recovered(e).is_empty())
-        .await;
+    let engine = started_with_auto_reload_all_and_recovered(&sim).await;
     assert!(matches!(
         recovered(&engine.events()).as_slice(),
         [Recovery::Failed { job: Some(job), error }] if job.name == "once" && error.code == 403
@@ -309,13 +319,7 @@ async fn holder_refused_with(status: u16) {
         jobs[0].metadata.uid, before.metadata.uid,
         "recreated without a holder"
     );
-    assert_records(
-        Strategy::EnvVars,
-        &jobs[0].spec.clone().expect("spec").template,
-        "cfg",
-        NS,
-        &digest_of(&[("k", "v2")]),
-    );
+    assert_records_v2(&jobs[0]);
     assert_eq!(failures(&engine.events()), 0);
     engine.stop().await;
 }
@@ -354,22 +358,19 @@ async fn a_holder_left_for_the_same_job_is_replaced_by_its_next_reload() {
     engine
         .wait_for("the Job reload", |e| reloads_of(e, "once") == 1)
         .await;
-    let writes: Vec<(String, String)> = sim
-        .journal(since)
-        .into_iter()
-        .filter(|w| w.resource == "jobs")
-        .map(|w| (w.verb, w.name))
-        .collect();
-    let once = "once".to_owned();
+    let writes = job_writes(&sim, since);
     let expected = [
-        ("delete", &holder),
-        ("create", &holder),
-        ("delete", &once),
-        ("create", &once),
-        ("delete", &holder),
-    ]
-    .map(|(v, n)| (v.to_owned(), n.clone()));
-    assert_eq!(writes, expected, "the old holder is replaced by this reload's");
+        ("delete", holder.as_str()),
+        ("create", holder.as_str()),
+        ("delete", "once"),
+        ("create", "once"),
+        ("delete", holder.as_str()),
+    ];
+    assert_eq!(
+        writes,
+        writes_of(&expected),
+        "the old holder is replaced by this reload's"
+    );
     let jobs = all_jobs(&sim).await;
     assert_eq!(jobs.len(), 1, "{jobs:?}");
     assert_eq!(
@@ -377,13 +378,7 @@ async fn a_holder_left_for_the_same_job_is_replaced_by_its_next_reload() {
         None,
         "this reload's copy, not the old holder's"
     );
-    assert_records(
-        Strategy::EnvVars,
-        &jobs[0].spec.clone().expect("spec").template,
-        "cfg",
-        NS,
-        &digest_of(&[("k", "v2")]),
-    );
+    assert_records_v2(&jobs[0]);
     assert_eq!(failures(&engine.events()), 0);
     engine.stop().await;
 }
@@ -409,21 +404,14 @@ async fn a_holder_create_failing_with_a_server_error_deletes_nothing_and_the_rel
     engine
         .wait_for("the Job reload", |e| reloads_of(e, "once") == 1)
         .await;
-    let writes: Vec<(String, String)> = sim
-        .journal(since)
-        .into_iter()
-        .filter(|w| w.resource == "jobs")
-        .map(|w| (w.verb, w.name))
-        .collect();
-    let once = "once".to_owned();
+    let writes = job_writes(&sim, since);
     let expected = [
-        ("create", &holder),
-        ("delete", &once),
-        ("create", &once),
-        ("delete", &holder),
-    ]
-    .map(|(v, n)| (v.to_owned(), n.clone()));
-    assert_eq!(writes, expected, "the failed attempt wrote nothing");
+        ("create", holder.as_str()),
+        ("delete", "once"),
+        ("create", "once"),
+        ("delete", holder.as_str()),
+    ];
+    assert_eq!(writes, writes_of(&expected), "the failed attempt wrote nothing");
     assert_eq!(all_jobs(&sim).await.len(), 1);
     assert_eq!(failures(&engine.events()), 0);
     engine.stop().await;
