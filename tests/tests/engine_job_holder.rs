@@ -159,7 +159,7 @@ async fn a_job_reload_goes_through_a_holder_and_leaves_none_behind() {
     assert_eq!(jobs.len(), 1, "the recreated Job only: {jobs:?}");
     let after = &jobs[0];
     assert_ne!(after.metadata.uid, before.metadata.uid, "a new Job");
-    assert_records_v2(&after);
+    assert_records_v2(after);
     // The writes, in order: holder created (suspended, the copy inside), Job deleted, copy
     // created, holder deleted.
     let holder = holder_name("once", &old_uid);
