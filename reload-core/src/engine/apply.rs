@@ -76,7 +76,7 @@ pub trait WorkloadWriter: Send + Sync {
     /// GET the workload (after a conflict).
     async fn get(&self, id: &WorkloadRef) -> Result<IndexedWorkload, WriteError>;
 
-    /// Finishes the writes a killed process left half done (for [`super::KubeWriter`]: the Job
+    /// Finishes the writes a killed process left half done (for [`super::kube::KubeWriter`]: the Job
     /// reloads whose holder Job is still there), in `config`'s namespaces. The engine calls it
     /// each time writes open (at start, or when its write gate opens), before any other write,
     /// and reports every item as an [`super::EngineEvent::Recovered`]; a run that reported a
