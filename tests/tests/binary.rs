@@ -1,7 +1,7 @@
 //! The real `reloader` binary as a child process against the in-process simulator (issue 6,
 //! "Done when"): Reloader's log lines in both formats, the strategies' writes, scoping,
-//! `/metrics` `/live` `/ready`, dry-run, restarts, SIGTERM during a burst, HA hand-over, and an
-//! unreachable API server.
+//! `/metrics` `/live` `/ready`, dry-run, restarts, SIGTERM during a burst, and an
+//! unreachable API server (HA hand-over: `binary_ha.rs`).
 //!
 //! Writes are counted in the simulator's journal; "nothing more was written" is established by a
 //! barrier (a later change whose rollout is awaited), never by sleeping.
@@ -13,7 +13,6 @@ use binary_support::{
     env_var, eventually, http_get, is_logrus_time, namespace, patch_configmap, reloader_writes, set_value,
     template, wait_baseline, wait_env,
 };
-use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
@@ -402,54 +401,6 @@ async fn sigterm_during_a_burst_exits_cleanly_and_the_next_start_completes_the_b
         );
     }
     second.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_ha_only_the_leader_writes_and_a_standby_takes_over_a_killed_leader() {
-    let sim = cluster().await;
-    namespace(&sim, "reloader", json!({}));
-    let replica = |pod: &str| Launch::new(&sim).start_ha_replica(pod);
-    let mut one = replica("one");
-    one.wait_line("became leader").await;
-    one.wait_synced().await;
-    let two = replica("two");
-    two.wait_line("new leader is one").await;
-
-    set_value(&sim, "a", "web", "v2").await;
-    wait_env(&sim, "a", "web", "v2").await;
-    barrier(&sim, "a", "barrier", "b1").await;
-    assert_eq!(one.count(&changes_detected("a", "web", "web")), 1);
-    assert_eq!(two.count("Changes detected"), 0, "{}", two.output());
-    assert_eq!(two.count("became leader"), 0);
-    assert_eq!(lease_holder(&sim).await.as_deref(), Some("one"));
-
-    one.sigkill();
-    let since = sim.current_resource_version();
-    set_value(&sim, "a", "web", "v3").await;
-    two.wait_line("became leader").await;
-    wait_env(&sim, "a", "web", "v3").await;
-    barrier(&sim, "a", "barrier", "b2").await;
-    assert_eq!(deployment_writes(&sim, since, "a", "web").len(), 1);
-    assert_eq!(
-        two.count(&changes_detected("a", "web", "web")),
-        1,
-        "{}",
-        two.output()
-    );
-    assert_eq!(lease_holder(&sim).await.as_deref(), Some("two"));
-    two.stop().await;
-    // SIGTERM releases the Lease so a standby need not wait for it to expire.
-    assert_eq!(lease_holder(&sim).await.filter(|h| !h.is_empty()), None);
-}
-
-/// The holder of Reloader's Lease `reloader/stakater-reloader-lock`.
-async fn lease_holder(sim: &Simulator) -> Option<String> {
-    Api::<Lease>::namespaced(sim.client().expect("client"), "reloader")
-        .get("stakater-reloader-lock")
-        .await
-        .expect("lease read")
-        .spec?
-        .holder_identity
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

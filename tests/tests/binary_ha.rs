@@ -2,7 +2,8 @@
 //! simulator: each replica authenticates with its own token, so the simulator's per-user
 //! response counts tell which replica read and wrote what. A standby lists once at start,
 //! writes nothing while standby, and on takeover reads only the list of holder Jobs
-//! (interrupted Job reloads) and writes only what changed.
+//! (interrupted Job reloads) and writes only what changed; the Lease moves to the new leader
+//! and a SIGTERM releases it.
 
 mod binary_support;
 
@@ -10,6 +11,8 @@ use binary_support::{
     Launch, Reloader, app, barrier, changes_detected, deployment_writes, http_get, namespace, set_value,
     temp_path, wait_env,
 };
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
 use reload_tests::sim::{Rule, Simulator};
 use serde_json::json;
 
@@ -50,6 +53,16 @@ fn requests(sim: &Simulator, user: &str, verbs: &[&str]) -> Vec<(String, String,
 const READS: &[&str] = &["get", "list"];
 const WRITES: &[&str] = &["create", "update", "patch", "delete"];
 
+/// The holder of Reloader's Lease `reloader/stakater-reloader-lock`.
+async fn lease_holder(sim: &Simulator) -> Option<String> {
+    Api::<Lease>::namespaced(sim.client().expect("client"), "reloader")
+        .get("stakater-reloader-lock")
+        .await
+        .expect("lease read")
+        .spec?
+        .holder_identity
+}
+
 /// Starts `one` as the leader and `two` as a synced standby that wrote nothing.
 async fn leader_and_standby(sim: &Simulator) -> (Reloader, Reloader) {
     let one = replica(sim, "one");
@@ -73,6 +86,8 @@ async fn a_warm_standby_lists_once_writes_nothing_and_applies_a_change_missed_du
     barrier(&sim, "a", "barrier", "b1").await;
     assert_eq!(one.count(&changes_detected("a", "web", "web")), 1);
     assert_eq!(two.count("Changes detected"), 0, "{}", two.output());
+    assert_eq!(two.count("became leader"), 0);
+    assert_eq!(lease_holder(&sim).await.as_deref(), Some("one"));
     assert_eq!(
         requests(&sim, "replica-two", WRITES),
         Vec::new(),
@@ -118,7 +133,10 @@ async fn a_warm_standby_lists_once_writes_nothing_and_applies_a_change_missed_du
         expected,
         "a takeover makes no LIST but the holders' and no GET"
     );
+    assert_eq!(lease_holder(&sim).await.as_deref(), Some("two"));
     two.stop().await;
+    // SIGTERM releases the Lease so a standby need not wait for it to expire.
+    assert_eq!(lease_holder(&sim).await.filter(|h| !h.is_empty()), None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
