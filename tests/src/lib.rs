@@ -6,4 +6,5 @@
 
 pub mod binaries;
 pub mod cluster;
+pub mod control_plane;
 pub mod sim;
