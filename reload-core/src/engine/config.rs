@@ -49,14 +49,12 @@ impl Rate {
     }
 }
 
-/// The default [`EngineConfig::resync_period`]: 5 minutes. The check reads no API object
-/// and costs one pure decision per workload (match plus recorded-digest lookup: about 1–3 µs
-/// per workload and source in BENCHMARKS.md's planning figures, so tens of milliseconds of
-/// the engine's loop at 20,000 workloads), which is negligible every few minutes; and 5
-/// minutes keeps a change lost to a cause nobody foresaw from staying lost much longer than a
-/// deploy takes to be looked at. Shorter periods buy little: retries of failed writes and the
-/// reconnect check already cover the known causes within seconds. Longer ones (controller-
-/// runtime's 10 h re-list) suit a check that reads the API server; this one does not.
+/// The default [`EngineConfig::resync_period`]: 5 minutes. The check reads no API object and
+/// costs one pure decision per workload (about 1–3 µs per workload and source in
+/// BENCHMARKS.md's planning figures: tens of milliseconds at 20,000 workloads), negligible
+/// every few minutes; and a change lost to a cause nobody foresaw stays lost no longer than a
+/// deploy takes to be looked at. Shorter periods buy little: retries and the reconnect check
+/// cover the known causes within seconds.
 pub const DEFAULT_RESYNC_PERIOD: Duration = Duration::from_secs(300);
 
 /// The configuration of the reload engine.
@@ -603,26 +601,4 @@ impl EngineConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_match_the_matchers_default_keys_and_exclude_helm_secrets() {
-        let from_keys = EngineConfig::default().matcher_keys(&AnnotationKeys::default());
-        let defaults = EngineConfig::default();
-        assert_eq!(
-            from_keys.get_named_reload_annotations(),
-            defaults.get_named_reload_annotations()
-        );
-        let mut a = from_keys.get_source_annotations().to_vec();
-        let mut b = defaults.get_source_annotations().to_vec();
-        a.sort();
-        b.sort();
-        assert_eq!(a, b);
-        assert_eq!(
-            defaults.secret_field_selector().as_deref(),
-            Some("type!=helm.sh/release.v1")
-        );
-        assert_eq!(defaults.get_write_rate(), Rate::new(100.0, 200));
-    }
-}
+mod tests;
