@@ -86,6 +86,7 @@ pub fn engine_config(settings: &Settings) -> EngineConfig {
         .reload_on_delete(settings.reload_on_delete)
         .baselines(settings.baselines)
         .debounce(settings.debounce)
+        .resync_period(settings.resync_period)
         .write_rate(Rate::new(settings.write_rate.0, settings.write_rate.1))
         .concurrency(settings.concurrency)
         .rollout_rate(settings.rollout_rate.map(|per_second| Rate::new(per_second, 1)))
@@ -133,6 +134,18 @@ mod tests {
         assert!(on.is_watching_rollouts());
         assert!(on.is_csi());
         assert_eq!(on.get_cronjob_mode(), CronJobMode::PatchTemplate);
+    }
+
+    #[test]
+    fn the_resync_period_reaches_the_engine_and_zero_turns_it_off() {
+        assert_eq!(
+            engine_config(&settings(&[], &[])).get_resync_period(),
+            Some(std::time::Duration::from_secs(300))
+        );
+        assert_eq!(
+            engine_config(&settings(&["--resync-period=0s"], &[])).get_resync_period(),
+            None
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::metrics::Metrics;
 pub struct Health {
     live: AtomicBool,
     ready: AtomicBool,
+    writes_held: AtomicBool,
 }
 
 impl Default for Health {
@@ -26,6 +27,7 @@ impl Default for Health {
         Health {
             live: AtomicBool::new(true),
             ready: AtomicBool::new(false),
+            writes_held: AtomicBool::new(false),
         }
     }
 }
@@ -34,6 +36,12 @@ impl Health {
     /// Marks the caches synced (or not).
     pub fn set_ready(&self, ready: bool) {
         self.ready.store(ready, Ordering::SeqCst);
+    }
+
+    /// Marks workload writes held because the API server is unreachable (or resumed): `/ready`
+    /// answers 503 meanwhile; `/live` is not affected (the process is fine, its API is not).
+    pub fn set_writes_held(&self, held: bool) {
+        self.writes_held.store(held, Ordering::SeqCst);
     }
 
     /// Marks the process unhealthy (lost leadership, as Reloader): `/live` answers 500.
@@ -104,10 +112,15 @@ async fn live(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
-    if state.health.ready.load(Ordering::SeqCst) {
-        (StatusCode::OK, "ready")
-    } else {
+    if !state.health.ready.load(Ordering::SeqCst) {
         (StatusCode::SERVICE_UNAVAILABLE, "caches not synced")
+    } else if state.health.writes_held.load(Ordering::SeqCst) {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "API server unreachable: writes held",
+        )
+    } else {
+        (StatusCode::OK, "ready")
     }
 }
 
@@ -158,6 +171,24 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         health.set_ready(true);
+        assert_eq!(get_path(app, "/ready").await, (StatusCode::OK, "ready".into()));
+    }
+
+    #[tokio::test]
+    async fn ready_reports_held_writes_while_live_stays_ok() {
+        let health = Arc::new(Health::default());
+        let app = router(Metrics::new(false).unwrap(), health.clone(), None);
+        health.set_ready(true);
+        health.set_writes_held(true);
+        assert_eq!(
+            get_path(app.clone(), "/ready").await,
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "API server unreachable: writes held".into()
+            )
+        );
+        assert_eq!(get_path(app.clone(), "/live").await.0, StatusCode::OK);
+        health.set_writes_held(false);
         assert_eq!(get_path(app, "/ready").await, (StatusCode::OK, "ready".into()));
     }
 

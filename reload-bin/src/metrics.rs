@@ -17,7 +17,7 @@
 //! | `reloader_workqueue_adds_total` | triggers queued (a trigger for a pending workload joins it and still counts) |
 //! | `reloader_workqueue_latency_seconds` | from when a workload became ready (its first trigger, plus `--debounce` if set) to its decision |
 //! | `reloader_errors_total{type}` | `handler_error`: a workload write failed for good; `watch_error`: a watch failed (it retries with backoff) |
-//! | `reloader_retries_total` | writes re-planned after a 409 conflict (429/5xx retries inside one write are not counted) |
+//! | `reloader_retries_total` | writes decided again: after a 409 conflict, or after a retryable error (transport, 429, 5xx) |
 //! | `reloader_events_received_total{event_type,resource_type}` | ConfigMap/Secret/SecretProviderClassPodStatus watch events that reached the engine (`add`, `update`, `delete`); the initial list is a resync, not events, and events of ignored namespaces are dropped before |
 //! | `reloader_events_processed_total{event_type,resource_type,result}` | the same events: `success` when they changed the digest (or deleted the source), `dropped` when they changed nothing it covers |
 //! | `reloader_workloads_scanned_total{kind}` | workloads decided (the candidates of a change, from the index: this engine never lists per change) |
@@ -283,7 +283,7 @@ impl Metrics {
             .set(i64::try_from(depth).unwrap_or(i64::MAX));
     }
 
-    /// A write re-planned after a conflict.
+    /// A write decided again (after a conflict or a retryable error).
     pub fn record_retry(&self) {
         self.queue.retries_total.inc();
     }

@@ -56,6 +56,9 @@ pub enum Effect {
     },
     /// The caches are synced: `/ready` turns 200.
     Ready,
+    /// Writes are held because the API server is unreachable (`true`: `/ready` answers 503),
+    /// or resumed (`false`).
+    WritesHeld(bool),
     /// `--webhook-url` mode: log Reloader's line and POST the webhook for this source.
     Webhook(SourceRef),
     /// Count a reconcile (`reloader_reconcile_*`, `reloader_workqueue_latency_seconds`,
@@ -74,7 +77,7 @@ pub enum Effect {
     },
     /// Count a queued trigger; `depth` workloads pending afterwards.
     CountQueued(usize),
-    /// Count a conflict retry.
+    /// Count a write decided again (after a conflict or a retryable error).
     CountRetry,
     /// Count an error outside a reconcile (`watch_error`).
     CountError(&'static str),
@@ -209,8 +212,63 @@ pub fn effects(event: &EngineEvent) -> Vec<Effect> {
         }
         EngineEvent::SourceChanged { source, .. } => vec![Effect::Webhook(source.clone())],
         EngineEvent::Recovered { recovery } => vec![recovered(recovery)],
-        _ => counted(event),
+        _ => retried(event).unwrap_or_else(|| counted(event)),
     }
+}
+
+/// The effects of retries of writes (issue 25): a retryable failure is a warning and a
+/// retry, never a failed reload; an unreachable API server holds writes and turns `/ready`
+/// 503 until a write gets an answer; drift found by the safety net names its cause.
+fn retried(event: &EngineEvent) -> Option<Vec<Effect>> {
+    let effects = match event {
+        EngineEvent::WriteRetrying {
+            workload,
+            cause,
+            failures,
+            retry_in,
+            ..
+        } => vec![
+            Effect::Log(
+                Level::WARN,
+                format!(
+                    "Update for {} failed with error {cause}; retrying in {:.1}s (attempt {})",
+                    workload_phrase(workload),
+                    retry_in.as_secs_f64(),
+                    failures + 1
+                ),
+            ),
+            Effect::CountRetry,
+        ],
+        EngineEvent::WritesHeld { cause } => vec![
+            Effect::Log(
+                Level::WARN,
+                format!("API server unreachable ({cause}): holding writes behind one probe"),
+            ),
+            Effect::WritesHeld(true),
+        ],
+        EngineEvent::WritesResumed { held_for } => vec![
+            Effect::Log(
+                Level::INFO,
+                format!("Writes resumed after {:.1}s held", held_for.as_secs_f64()),
+            ),
+            Effect::WritesHeld(false),
+        ],
+        EngineEvent::Drift {
+            workload,
+            sources,
+            cause,
+        } => vec![Effect::Log(
+            Level::WARN,
+            format!(
+                "Reload queued for {} ({}): {}",
+                workload_phrase(workload),
+                sources.iter().map(source_phrase).collect::<Vec<_>>().join(", "),
+                cause.as_str()
+            ),
+        )],
+        _ => return None,
+    };
+    Some(effects)
 }
 
 /// The log line of a finished (or failed) interrupted Job reload.
@@ -438,6 +496,7 @@ impl Effector {
                 }
             }
             Effect::Ready => self.health.set_ready(true),
+            Effect::WritesHeld(held) => self.health.set_writes_held(held),
             Effect::CountReconcile {
                 kind,
                 result,

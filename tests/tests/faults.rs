@@ -17,4 +17,5 @@ mod faults {
     mod fuzz;
     mod process;
     mod security;
+    mod transport;
 }

@@ -270,3 +270,228 @@ async fn a_stalled_user_is_delayed_alone_and_a_request_it_abandons_is_never_comm
         .await
         .expect("served again once the stall ends");
 }
+
+/// Whether a kube error is a transport failure (no HTTP answer), not an API status.
+fn is_transport(err: &kube::Error) -> bool {
+    !matches!(err, kube::Error::Api(_))
+}
+
+#[tokio::test]
+async fn refused_connections_fail_in_transport_for_the_window_then_the_server_is_back_with_its_state() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    cms.create(&PostParams::default(), &cm("a"))
+        .await
+        .expect("create");
+    // The client's pooled connection is cut too: no request gets through it.
+    sim.refuse_connections(Duration::from_secs(2)).await;
+    let refused = tokio::net::TcpStream::connect(sim.addr())
+        .await
+        .expect_err("the port refuses connections");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    let patch = Patch::Merge(json!({"data": {"k": "lost"}}));
+    let err = cms
+        .patch("a", &PatchParams::default(), &patch)
+        .await
+        .expect_err("no server");
+    assert!(is_transport(&err), "{err:?}");
+    let back = common::wait_for("the server back on its port", || {
+        let cms = cms.clone();
+        async move { cms.get("a").await.ok() }
+    })
+    .await;
+    assert_eq!(back.data, None, "the refused patch was never applied");
+    assert_eq!(sim.stats().count("patch", "configmaps"), 0);
+}
+
+#[tokio::test]
+async fn a_reset_rule_cuts_the_chosen_patches_without_applying_them() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    for name in ["a", "b"] {
+        cms.create(&PostParams::default(), &cm(name))
+            .await
+            .expect("create");
+    }
+    sim.fail_next(
+        FailureRule::reset(2)
+            .verb("patch")
+            .resource("configmaps")
+            .name("a"),
+    );
+    let patch = Patch::Merge(json!({"data": {"k": "v"}}));
+    for _ in 0..2 {
+        let err = cms
+            .patch("a", &PatchParams::default(), &patch)
+            .await
+            .expect_err("cut");
+        assert!(is_transport(&err), "{err:?}");
+    }
+    assert_eq!(cms.get("a").await.expect("get").data, None, "not applied");
+    cms.patch("b", &PatchParams::default(), &patch)
+        .await
+        .expect("another object is not cut");
+    cms.patch("a", &PatchParams::default(), &patch)
+        .await
+        .expect("the third patch of a is served");
+    assert_eq!(
+        sim.stats().status_count("system:admin", 0),
+        2,
+        "two answered nothing"
+    );
+}
+
+/// Opens a raw watch of ConfigMaps in `default` and returns the connection once the
+/// response head is in.
+async fn raw_watch(sim: &reload_tests::sim::Simulator) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let rv = sim.current_resource_version();
+    let mut stream = tokio::net::TcpStream::connect(sim.addr()).await.expect("connect");
+    let req = format!(
+        "GET /api/v1/namespaces/default/configmaps?watch=true&resourceVersion={rv} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        sim.addr()
+    );
+    stream.write_all(req.as_bytes()).await.expect("write");
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.expect("response head");
+    assert_eq!(&head, b"HTTP/1.1 200");
+    stream
+}
+
+/// Reads a raw watch connection to its end; whether the body ended with the final
+/// (zero-length) chunk of a chunked response.
+async fn ends_with_final_chunk(mut stream: tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt as _;
+    let mut body = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf))
+            .await
+            .expect("the connection ends within 10 s")
+        {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    body.ends_with(b"\r\n0\r\n\r\n")
+}
+
+#[tokio::test]
+async fn aborted_watches_end_without_their_final_chunk_and_closed_ones_with_it() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    let closed = raw_watch(&sim).await;
+    common::wait_for("an open watch", || async {
+        (sim.stats().open_watches == 1).then_some(())
+    })
+    .await;
+    sim.close_watches();
+    assert!(
+        ends_with_final_chunk(closed).await,
+        "a close ends the body cleanly"
+    );
+
+    let aborted = raw_watch(&sim).await;
+    let rv = sim.current_resource_version().to_string();
+    let mut through_kube = cms
+        .watch(&WatchParams::default().disable_bookmarks(), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    common::wait_for("two open watches", || async {
+        (sim.stats().open_watches == 2).then_some(())
+    })
+    .await;
+    sim.abort_watches();
+    assert!(!ends_with_final_chunk(aborted).await, "an abort cuts the body");
+    // kube's watch stream treats a body cut short as its end (kube-runtime then re-watches
+    // from its resourceVersion): it ends, without any further event.
+    let end = tokio::time::timeout(Duration::from_secs(10), through_kube.next())
+        .await
+        .expect("the stream ends within 10 s");
+    assert!(
+        matches!(end, None | Some(Err(_))),
+        "no event after the abort: {end:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_killed_server_cuts_open_watches_without_their_final_chunk() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    let raw = raw_watch(&sim).await;
+    let rv = sim.current_resource_version().to_string();
+    let mut through_kube = cms
+        .watch(&WatchParams::default().disable_bookmarks(), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    common::wait_for("two open watches", || async {
+        (sim.stats().open_watches == 2).then_some(())
+    })
+    .await;
+    sim.refuse_connections(Duration::from_millis(300)).await;
+    assert!(!ends_with_final_chunk(raw).await, "the body is cut");
+    let end = tokio::time::timeout(Duration::from_secs(10), through_kube.next())
+        .await
+        .expect("the stream ends within 10 s");
+    assert!(matches!(end, None | Some(Err(_))), "{end:?}");
+    common::wait_for("the server back", || {
+        let cms = cms.clone();
+        async move { cms.list(&ListParams::default()).await.ok() }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn reset_abort_and_refuse_are_injected_over_http_too() {
+    let (sim, client) = sim().await;
+    let cms: Api<ConfigMap> = Api::default_namespaced(client);
+    cms.create(&PostParams::default(), &cm("a"))
+        .await
+        .expect("create");
+    let rule = r#"{"verb":"patch","resource":"configmaps","count":1,"reset":true}"#;
+    let resp = http_request("POST", &format!("{}/_sim/faults/fail", sim.url()), rule).await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    let patch = Patch::Merge(json!({"data": {"k": "v"}}));
+    let err = cms
+        .patch("a", &PatchParams::default(), &patch)
+        .await
+        .expect_err("cut");
+    assert!(is_transport(&err), "{err:?}");
+
+    let rv = sim.current_resource_version().to_string();
+    let mut open = cms
+        .watch(&WatchParams::default().disable_bookmarks(), &rv)
+        .await
+        .expect("watch")
+        .boxed();
+    let raw = raw_watch(&sim).await;
+    common::wait_for("two open watches", || async {
+        (sim.stats().open_watches == 2).then_some(())
+    })
+    .await;
+    http_request("POST", &format!("{}/_sim/faults/abort-watches", sim.url()), "").await;
+    assert!(!ends_with_final_chunk(raw).await, "the body is cut");
+    let end = tokio::time::timeout(Duration::from_secs(10), open.next())
+        .await
+        .expect("ends within 10 s");
+    assert!(matches!(end, None | Some(Err(_))), "{end:?}");
+
+    let resp = http_request(
+        "POST",
+        &format!("{}/_sim/faults/refuse?window_ms=500", sim.url()),
+        "",
+    )
+    .await;
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    common::wait_for("connections refused", || async {
+        tokio::net::TcpStream::connect(sim.addr()).await.err()
+    })
+    .await;
+    common::wait_for("the server back", || {
+        let cms = cms.clone();
+        async move { cms.get("a").await.ok() }
+    })
+    .await;
+}

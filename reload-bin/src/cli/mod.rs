@@ -185,6 +185,13 @@ pub struct RunArgs {
     /// Per-workload quiet window (Go duration, e.g. `5s`): changes within it become one rollout. Off by default.
     #[arg(long, env = "RELOADER_DEBOUNCE", default_value = "0s")]
     pub debounce: String,
+    /// How often every workload's recorded digests are compared with its sources' current
+    /// ones, from the caches (no API reads), and whatever is out of date is reloaded (Go
+    /// duration; `0` turns it off). The same check runs after a watch reconnects. A safety
+    /// net: failed writes are retried anyway; this bounds how long a change lost to an
+    /// unforeseen cause stays lost.
+    #[arg(long, env = "RELOADER_RESYNC_PERIOD", default_value = "5m")]
+    pub resync_period: String,
     /// Global rollout rate limit, rollouts per second (0 = unlimited).
     #[arg(long, env = "RELOADER_ROLLOUT_RATE", default_value = "0")]
     pub rollout_rate: f64,

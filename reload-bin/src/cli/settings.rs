@@ -124,6 +124,8 @@ pub struct Settings {
     pub dry_run: bool,
     /// `--debounce`, when non-zero.
     pub debounce: Option<Duration>,
+    /// `--resync-period`, when non-zero.
+    pub resync_period: Option<Duration>,
     /// `--write-qps` and `--write-burst`.
     pub write_rate: (f64, u32),
     /// `--concurrency`: workload writes in flight at once.
@@ -192,6 +194,7 @@ impl Settings {
             "httpAddr": self.http_addr.to_string(),
             "dryRun": self.dry_run,
             "debounceSeconds": self.debounce.map(|d| d.as_secs_f64()),
+            "resyncPeriodSeconds": self.resync_period.map(|d| d.as_secs_f64()),
             "rolloutRate": self.rollout_rate,
             "writeQps": self.write_rate.0,
             "writeBurst": self.write_rate.1,
@@ -302,6 +305,8 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
     })?;
     let debounce = reload_core::go_duration::parse(&args.debounce)
         .map_err(|e| SettingsError(format!("invalid --debounce: {e}")))?;
+    let resync_period = reload_core::go_duration::parse(&args.resync_period)
+        .map_err(|e| SettingsError(format!("invalid --resync-period: {e}")))?;
     check_rates(args)?;
     let webhook_url = Some(args.webhook_url.clone()).filter(|u| !u.is_empty());
     mode_warnings(
@@ -333,6 +338,7 @@ pub fn resolve(args: &RunArgs, env: &dyn Fn(&str) -> Option<String>) -> Result<S
         http_addr,
         dry_run: args.dry_run,
         debounce: Some(debounce).filter(|d| !d.is_zero()),
+        resync_period: Some(resync_period).filter(|d| !d.is_zero()),
         rollout_rate: Some(args.rollout_rate).filter(|r| *r > 0.0),
         write_rate: (args.write_qps, args.write_burst.max(1)),
         concurrency: args.concurrency,

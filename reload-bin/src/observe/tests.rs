@@ -183,3 +183,67 @@ fn finished_and_failed_recoveries_of_interrupted_job_reloads_are_logged() {
         "{line}"
     );
 }
+
+#[test]
+fn a_retryable_failure_warns_and_counts_a_retry_but_is_no_failed_reload() {
+    let effects = effects(&EngineEvent::WriteRetrying {
+        workload: deployment(),
+        sources: vec![secret()],
+        kind: "transport",
+        cause: "ServiceError: client error (Connect)".into(),
+        failures: 2,
+        retry_in: std::time::Duration::from_millis(400),
+    });
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Log(
+                Level::WARN,
+                "Update for 'hoge-staging' of type 'Deployment' in namespace 'A' failed with error ServiceError: client error (Connect); retrying in 0.4s (attempt 3)".into()
+            ),
+            Effect::CountRetry,
+        ]
+    );
+}
+
+#[test]
+fn held_writes_turn_ready_off_until_they_resume() {
+    let held = effects(&EngineEvent::WritesHeld {
+        cause: "client error (Connect)".into(),
+    });
+    assert!(held.contains(&Effect::WritesHeld(true)));
+    assert!(matches!(&held[0], Effect::Log(Level::WARN, text) if text.contains("client error (Connect)")));
+    let resumed = effects(&EngineEvent::WritesResumed {
+        held_for: std::time::Duration::from_secs(5),
+    });
+    assert!(resumed.contains(&Effect::WritesHeld(false)));
+}
+
+#[test]
+fn drift_logs_the_workload_its_sources_and_the_cause() {
+    for (cause, text) in [
+        (
+            reload_core::engine::DriftCause::Reconnect,
+            "drift after reconnect",
+        ),
+        (
+            reload_core::engine::DriftCause::PeriodicResync,
+            "drift found by periodic resync",
+        ),
+    ] {
+        let effects = effects(&EngineEvent::Drift {
+            workload: deployment(),
+            sources: vec![secret()],
+            cause,
+        });
+        assert_eq!(
+            effects,
+            vec![Effect::Log(
+                Level::WARN,
+                format!(
+                    "Reload queued for 'hoge-staging' of type 'Deployment' in namespace 'A' ('hoge-staging' of type 'SECRET' in namespace 'A'): {text}"
+                )
+            )]
+        );
+    }
+}

@@ -1,6 +1,7 @@
-//! Applying one workload write: the [`WorkloadWriter`] edge, and the bounded retry policy
-//! around it (429/5xx/transport errors retried with backoff honouring `Retry-After`; a 409 ends
-//! the attempt with one GET so the engine re-plans on fresh state; 403/404/422 fail at once).
+//! Applying one workload write: the [`WorkloadWriter`] edge and how one attempt ends. A 409
+//! ends the attempt with one GET so the engine re-plans on fresh state; a retryable error
+//! (transport, 429, 5xx) goes back to the engine, which keeps the workload queued and decides
+//! it again after a backoff (see `super::retry`); 403/404/422 are refusals.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,7 +60,8 @@ impl WriteError {
         }
     }
 
-    /// Whether retrying the same request later may succeed (429, 5xx, transport errors).
+    /// Whether retrying the same request later may succeed (429, 5xx, transport errors). The
+    /// engine retries these until the write lands or is no longer wanted.
     pub fn is_retryable(&self) -> bool {
         matches!(self.code, 0 | 429 | 500..=599)
     }
@@ -96,42 +98,25 @@ pub enum WriteOutcome {
     Written(IndexedWorkload),
     /// 409: the workload changed under us; its fresh state if the GET worked.
     Conflict(Option<IndexedWorkload>),
-    /// Failed for good.
+    /// A retryable error ([`WriteError::is_retryable`]): worth deciding and writing again later.
+    Retryable(WriteError),
+    /// Refused for good (403, 404, 422, ...).
     Failed(WriteError),
 }
 
-/// Backoff before retry `attempt` (1-based): 200 ms doubling, capped at 30 s; `Retry-After`
-/// wins when the server sent it.
-pub fn backoff(attempt: u32, error: &WriteError) -> Duration {
-    if let Some(after) = error.retry_after {
-        return after;
-    }
-    let millis = 200u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(8));
-    Duration::from_millis(millis.min(30_000))
-}
-
-/// Performs one write with bounded retries of retryable errors.
+/// Performs one write attempt (under the write rate limit).
 pub async fn write(
     writer: Arc<dyn WorkloadWriter>,
     limiter: Arc<WriteLimiter>,
     id: WorkloadRef,
     body: Value,
-    max_attempts: u32,
 ) -> WriteOutcome {
-    let mut attempt = 1;
-    loop {
-        limiter.acquire().await;
-        match writer.patch(&id, &body).await {
-            Ok(state) => return WriteOutcome::Written(state),
-            Err(error) if error.code == 409 => {
-                return WriteOutcome::Conflict(writer.get(&id).await.ok());
-            }
-            Err(error) if error.is_retryable() && attempt < max_attempts => {
-                tokio::time::sleep(backoff(attempt, &error)).await;
-                attempt += 1;
-            }
-            Err(error) => return WriteOutcome::Failed(error),
-        }
+    limiter.acquire().await;
+    match writer.patch(&id, &body).await {
+        Ok(state) => WriteOutcome::Written(state),
+        Err(error) if error.code == 409 => WriteOutcome::Conflict(writer.get(&id).await.ok()),
+        Err(error) if error.is_retryable() => WriteOutcome::Retryable(error),
+        Err(error) => WriteOutcome::Failed(error),
     }
 }
 
@@ -183,42 +168,42 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn throttled_write_waits_the_servers_retry_after_then_succeeds() {
-        let mut throttled = WriteError::new(429, "slow down");
-        throttled.retry_after = Some(Duration::from_secs(7));
-        let writer = scripted(vec![Err(throttled), Ok(())]);
-        let start = tokio::time::Instant::now();
-        let outcome = write(writer.clone(), limiter(), id(), Value::Null, 5).await;
-        assert_eq!(outcome, WriteOutcome::Written(state()));
-        assert_eq!(tokio::time::Instant::now() - start, Duration::from_secs(7));
-        assert_eq!(*writer.patches.lock().expect("lock"), 2);
+    async fn a_retryable_error_ends_the_attempt_at_once_for_the_engine_to_retry() {
+        for error in [
+            WriteError::new(0, "client error (Connect)"),
+            WriteError::new(429, "slow down").with_retry_after(Duration::from_secs(7)),
+            WriteError::new(503, "unavailable"),
+        ] {
+            let writer = scripted(vec![Err(error.clone())]);
+            let start = tokio::time::Instant::now();
+            let outcome = write(writer.clone(), limiter(), id(), Value::Null).await;
+            assert_eq!(outcome, WriteOutcome::Retryable(error));
+            assert_eq!(
+                tokio::time::Instant::now(),
+                start,
+                "no sleeping inside the attempt"
+            );
+            assert_eq!(*writer.patches.lock().expect("lock"), 1);
+        }
     }
 
     #[tokio::test(start_paused = true)]
     async fn conflict_ends_the_attempt_with_one_get() {
         let writer = scripted(vec![Err(WriteError::new(409, "conflict"))]);
-        let outcome = write(writer.clone(), limiter(), id(), Value::Null, 5).await;
+        let outcome = write(writer.clone(), limiter(), id(), Value::Null).await;
         assert_eq!(outcome, WriteOutcome::Conflict(Some(state())));
         assert_eq!(*writer.gets.lock().expect("lock"), 1);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn forbidden_fails_at_once_and_server_errors_give_up_after_max_attempts() {
-        let writer = scripted(vec![Err(WriteError::new(403, "no"))]);
-        let outcome = write(writer.clone(), limiter(), id(), Value::Null, 5).await;
-        assert!(matches!(outcome, WriteOutcome::Failed(e) if e.kind() == "forbidden"));
-
-        let writer = scripted((0..3).map(|_| Err(WriteError::new(503, "down"))).collect());
-        let outcome = write(writer.clone(), limiter(), id(), Value::Null, 3).await;
-        assert!(matches!(outcome, WriteOutcome::Failed(e) if e.kind() == "server_error"));
-        assert_eq!(*writer.patches.lock().expect("lock"), 3);
-    }
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let e = WriteError::new(503, "x");
-        assert_eq!(backoff(1, &e), Duration::from_millis(200));
-        assert_eq!(backoff(2, &e), Duration::from_millis(400));
-        assert_eq!(backoff(20, &e), Duration::from_secs(30));
+    async fn refusals_fail_at_once_and_a_success_returns_the_new_state() {
+        for code in [403, 404, 422] {
+            let writer = scripted(vec![Err(WriteError::new(code, "no"))]);
+            let outcome = write(writer.clone(), limiter(), id(), Value::Null).await;
+            assert!(matches!(outcome, WriteOutcome::Failed(e) if e.code == code));
+        }
+        let writer = scripted(vec![Ok(())]);
+        let outcome = write(writer, limiter(), id(), Value::Null).await;
+        assert_eq!(outcome, WriteOutcome::Written(state()));
     }
 }

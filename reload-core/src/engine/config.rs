@@ -49,6 +49,14 @@ impl Rate {
     }
 }
 
+/// The default [`EngineConfig::resync_period`]: 5 minutes. The check reads no API object and
+/// costs one pure decision per workload (about 1–3 µs per workload and source in
+/// BENCHMARKS.md's planning figures: tens of milliseconds at 20,000 workloads), negligible
+/// every few minutes; and a change lost to a cause nobody foresaw stays lost no longer than a
+/// deploy takes to be looked at. Shorter periods buy little: retries and the reconnect check
+/// cover the known causes within seconds.
+pub const DEFAULT_RESYNC_PERIOD: Duration = Duration::from_secs(300);
+
 /// The configuration of the reload engine.
 ///
 /// Private fields and consuming setters, so adding an option never breaks callers. The library
@@ -96,6 +104,7 @@ pub struct EngineConfig {
     source_labels: Vec<String>,
     named_reload_annotations: Vec<String>,
     max_attempts: u32,
+    resync_period: Option<Duration>,
     revert_fight_limit: u32,
     ignored_namespaces: Vec<String>,
     cronjob_mode: CronJobMode,
@@ -145,6 +154,7 @@ impl Default for EngineConfig {
                 "secretproviderclass.reloader.stakater.com/reload".to_owned(),
             ],
             max_attempts: 5,
+            resync_period: Some(DEFAULT_RESYNC_PERIOD),
             revert_fight_limit: 3,
             cronjob_mode: CronJobMode::CreateJob,
             csi: false,
@@ -401,10 +411,25 @@ impl EngineConfig {
         config
     }
 
-    /// Attempts per workload write before giving up (409 and 429/5xx retries; default 5).
+    /// Decisions per workload write before a persisting conflict (409) is reported failed
+    /// (default 5). Retryable errors (transport, 429, 5xx) are not counted: they are retried,
+    /// with backoff, until the write lands or is no longer wanted.
     #[must_use]
     pub fn max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = n.max(1);
+        self
+    }
+
+    /// How often the engine compares, from its caches alone (no API reads), the digest every
+    /// workload records with its sources' current digests, and queues a normal reload for any
+    /// that is out of date (default [`DEFAULT_RESYNC_PERIOD`], 5 minutes; `None` or zero turns
+    /// it off). The same check also runs after a watch reconnects or re-lists.
+    ///
+    /// It is a safety net: retries and watch replays already cover the failures we know of,
+    /// so this only bounds how long a change lost to an unknown cause can go unnoticed.
+    #[must_use]
+    pub fn resync_period(mut self, period: Option<Duration>) -> Self {
+        self.resync_period = period.filter(|p| !p.is_zero());
         self
     }
 
@@ -564,6 +589,11 @@ impl EngineConfig {
         &self.paused_at_annotation
     }
 
+    /// The periodic resync, if on ([`EngineConfig::resync_period`]).
+    pub fn get_resync_period(&self) -> Option<Duration> {
+        self.resync_period
+    }
+
     /// Revert-fight limit.
     pub fn get_revert_fight_limit(&self) -> u32 {
         self.revert_fight_limit
@@ -571,26 +601,4 @@ impl EngineConfig {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_match_the_matchers_default_keys_and_exclude_helm_secrets() {
-        let from_keys = EngineConfig::default().matcher_keys(&AnnotationKeys::default());
-        let defaults = EngineConfig::default();
-        assert_eq!(
-            from_keys.get_named_reload_annotations(),
-            defaults.get_named_reload_annotations()
-        );
-        let mut a = from_keys.get_source_annotations().to_vec();
-        let mut b = defaults.get_source_annotations().to_vec();
-        a.sort();
-        b.sort();
-        assert_eq!(a, b);
-        assert_eq!(
-            defaults.secret_field_selector().as_deref(),
-            Some("type!=helm.sh/release.v1")
-        );
-        assert_eq!(defaults.get_write_rate(), Rate::new(100.0, 200));
-    }
-}
+mod tests;

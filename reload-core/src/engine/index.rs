@@ -153,6 +153,11 @@ impl WorkloadIndex {
         self.entries.keys().cloned().collect()
     }
 
+    /// Every indexed workload (in no particular order).
+    pub fn workloads(&self) -> impl Iterator<Item = &IndexedWorkload> {
+        self.entries.values().map(|e| &e.indexed)
+    }
+
     /// Whether the workload carries a named `reload` annotation.
     pub fn is_named(&self, id: &WorkloadRef) -> bool {
         self.entries.get(id).is_some_and(|e| e.named)

@@ -35,7 +35,9 @@
 //!   one strategic-merge PATCH (field manager Reloader, + metadata.resourceVersion when our
 //!   JSON annotations are rewritten) under the write QPS limit, bounded concurrency
 //!          | 2xx: response refreshes the index (no GET)  409: one GET, re-plan
-//!          | 429/5xx: backoff honouring Retry-After      403/404/422: Failed, move on
+//!          | transport/429/5xx: back to the queue, re-planned after a jittered backoff
+//!          |   (Retry-After honoured), until it lands; while the server is unreachable
+//!          |   one probe write at a time holds the rest  403/404/422: Failed, move on
 //!          v
 //!   Observer: Reloaded / Skipped / Baselined / Failed / MatchProblem / RevertFightDetected
 //! ```
@@ -45,6 +47,11 @@
 //! the watch missed, as changes. Reconciling starts once every watch has listed, with every
 //! workload reconciled once: what changed while the engine was down is found by comparing
 //! recorded digests, so a restart rolls exactly the workloads whose digest differs.
+//!
+//! The same comparison runs again from the caches alone (no API reads) after a watch
+//! reconnects or re-lists, and every [`EngineConfig::resync_period`] (5 minutes by default):
+//! a workload left out of date with nothing queued (a refused write, or a cause nobody
+//! foresaw) gets a normal reload, reported as [`EngineEvent::Drift`] (issue 25).
 //!
 //! The index never goes back in time: a PATCH response refreshes it, and a watch event older
 //! than what is indexed (resourceVersions compared as integers, as every API server issues
@@ -148,6 +155,7 @@ pub mod pause;
 mod queue;
 mod rate;
 mod resume;
+mod retry;
 pub mod rollout;
 mod run;
 mod sources;
@@ -157,14 +165,16 @@ mod stats;
 mod fixtures;
 
 pub use apply::{WorkloadWriter, WriteError, WriteOutcome};
-pub use config::{CronJobMode, EngineConfig, Namespaces, Rate};
+pub use config::{CronJobMode, DEFAULT_RESYNC_PERIOD, EngineConfig, Namespaces, Rate};
 pub use custom_kind::CustomKind;
 pub use decide::{Decided, Reconcile, Rollout, Rules, Trigger};
 pub use handle::EngineHandle;
 pub use index::{IndexedWorkload, WorkloadIndex};
 pub use kube_csi::{class_resource, pod_status_resource};
 pub use namespaces::{NamespaceScope, NamespaceWatches, ScopeChange, ScopeTracker};
-pub use observer::{EngineEvent, EngineSkip, Observer, ReconcileResult, Recovery, SourceEventKind};
+pub use observer::{
+    DriftCause, EngineEvent, EngineSkip, Observer, ReconcileResult, Recovery, SourceEventKind,
+};
 pub use queue::{Pending, Queue};
 pub use rate::{RolloutLimiter, TokenBucket, WriteLimiter};
 pub use run::{Engine, SourceWatcher, WorkloadWatcher};

@@ -70,7 +70,9 @@ pub enum EngineEvent {
         /// Whether this was a dry run (nothing written).
         dry_run: bool,
     },
-    /// Writing a workload failed for good (after retries, or a non-retryable error).
+    /// Writing a workload was refused for good: 403, 422 and the like, or conflicts that
+    /// persisted. Retryable errors (transport, 429, 5xx) never end here: they are
+    /// [`EngineEvent::WriteRetrying`] until the write lands or is no longer wanted.
     Failed {
         /// The workload.
         workload: WorkloadRef,
@@ -170,6 +172,46 @@ pub enum EngineEvent {
         /// The workload.
         workload: WorkloadRef,
     },
+    /// A write failed retryably (transport error, 429, 5xx): the workload stays queued and is
+    /// decided again against the cache after `retry_in` (or as soon as the API server answers
+    /// again, after [`EngineEvent::WritesHeld`]). Nothing is reported failed.
+    WriteRetrying {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The sources the write was for.
+        sources: Vec<SourceRef>,
+        /// Low-cardinality error kind (`transport`, `throttled`, `server_error`).
+        kind: &'static str,
+        /// Human-readable cause (the transport error or the server's status message).
+        cause: String,
+        /// Retryable failures of this workload's write in a row.
+        failures: u32,
+        /// The backoff before the next attempt.
+        retry_in: Duration,
+    },
+    /// A write got no answer from the API server (a transport error: it is unreachable):
+    /// from now on writes wait behind one probe write at a time, with backoff, until one gets
+    /// an answer. The binary's `/ready` answers 503 until [`EngineEvent::WritesResumed`].
+    WritesHeld {
+        /// The transport error.
+        cause: String,
+    },
+    /// After [`EngineEvent::WritesHeld`]: a probe write got an answer from the API server (any
+    /// HTTP status), or no write is left to hold. The writes held meanwhile are released.
+    WritesResumed {
+        /// How long writes were held.
+        held_for: Duration,
+    },
+    /// The level-triggered safety net found a workload whose recorded digest differs from its
+    /// source's current one, with nothing queued for it: a normal reload was queued.
+    Drift {
+        /// The workload.
+        workload: WorkloadRef,
+        /// The sources whose recorded digest is out of date.
+        sources: Vec<SourceRef>,
+        /// What ran the check.
+        cause: DriftCause,
+    },
     /// The write gate ([`super::Engine::write_gate`]) opened or closed. Closed: the engine
     /// keeps watching and queueing but writes nothing; opened: it decides everything queued
     /// meanwhile against the current state.
@@ -208,6 +250,28 @@ pub enum Recovery {
         /// What failed.
         error: super::WriteError,
     },
+}
+
+/// What made the engine compare recorded with live digests of every workload
+/// ([`EngineEvent::Drift`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum DriftCause {
+    /// A watch reconnected after an error, or re-listed.
+    Reconnect,
+    /// The periodic resync ([`super::EngineConfig::resync_period`]).
+    PeriodicResync,
+}
+
+impl DriftCause {
+    /// `drift after reconnect` or `drift found by periodic resync` (for log lines).
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftCause::Reconnect => "drift after reconnect",
+            DriftCause::PeriodicResync => "drift found by periodic resync",
+        }
+    }
 }
 
 /// What a source watch event was (Reloader's `event_type` metric label).

@@ -19,6 +19,8 @@ pub struct Pending {
     pub ready_at: Instant,
     /// Conflict retries so far.
     pub attempts: u32,
+    /// Retryable write failures (transport, 429, 5xx) in a row so far: sets the backoff.
+    pub failures: u32,
 }
 
 /// Pending and in-flight workloads.
@@ -58,6 +60,7 @@ impl Queue {
                         trigger,
                         ready_at: now + debounce.unwrap_or_default(),
                         attempts: 0,
+                        failures: 0,
                     },
                 );
             }
@@ -71,6 +74,19 @@ impl Queue {
             entry.ready_at = entry.ready_at.min(newer.ready_at);
         }
         self.pending.insert(id, entry);
+    }
+
+    /// Makes every entry waiting after a retryable failure ready at `now` (the API server
+    /// answers again); entries in a debounce window keep it.
+    pub fn release(&mut self, now: Instant) {
+        for pending in self.pending.values_mut().filter(|p| p.failures > 0) {
+            pending.ready_at = pending.ready_at.min(now);
+        }
+    }
+
+    /// Whether `id` is pending or in flight.
+    pub fn contains(&self, id: &WorkloadRef) -> bool {
+        self.pending.contains_key(id) || self.in_flight.contains(id)
     }
 
     /// Takes the ready workload with the earliest ready time that is not in flight, marking it
@@ -181,6 +197,27 @@ mod tests {
         tokio::time::advance(Duration::from_secs(2)).await;
         let (_, pending) = q.pop_ready(Instant::now()).expect("ready after the window");
         assert_eq!(pending.trigger.sources.len(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn release_readies_entries_held_after_failures_and_keeps_debounce_windows() {
+        let mut q = Queue::new();
+        let now = Instant::now();
+        let later = now + Duration::from_secs(30);
+        q.push(w("fresh"), by("x"), now, Some(Duration::from_secs(30)));
+        let retry = Pending {
+            trigger: by("y"),
+            ready_at: later,
+            attempts: 0,
+            failures: 4,
+        };
+        q.requeue(w("failed"), retry);
+        assert!(q.contains(&w("failed")) && !q.contains(&w("other")));
+        q.release(now);
+        let (id, pending) = q.pop_ready(now).expect("the held retry is ready");
+        assert_eq!((id, pending.failures), (w("failed"), 4));
+        assert!(q.pop_ready(now).is_none(), "the debounced entry keeps its window");
+        assert!(q.contains(&w("failed")), "in flight counts");
     }
 
     #[tokio::test(start_paused = true)]

@@ -169,6 +169,7 @@ impl Engine {
         let mut recovering = None;
         loop {
             state.fire_resumes();
+            state.fire_drift_checks();
             if let Some(recovery) = state.start_recovery() {
                 recovering = Some(recovery);
             }
@@ -183,8 +184,13 @@ impl Engine {
             }
             let stats_at = (stats_dirty && state.engine.stats.is_some()).then(|| published + PUBLISH_EVERY);
             // While the write gate is closed, ready work waits in the queue: no wake-ups for it.
-            let queued = state.may_write().then(|| state.queue.next_deadline()).flatten();
-            let deadline = earliest(earliest(queued, state.next_resume()), state.recovery_retry_at());
+            let deadline = [
+                state.next_resume(),
+                state.recovery_retry_at(),
+                state.next_drift_check(),
+            ]
+            .into_iter()
+            .fold(state.next_write_at(), earliest);
             tokio::select! {
                 () = &mut shutdown => break,
                 open = super::handle::gate_changed(&mut gate), if gate.is_some() => {
@@ -197,27 +203,7 @@ impl Engine {
                     }
                 }
                 input = inputs.next(), if live > 0 => match input {
-                    Some(Input::Source(i, Some(Ok(event)))) => state.on_source(i, event),
-                    Some(Input::Workload(i, Some(Ok(event)))) => state.on_workload(i, event),
-                    Some(Input::Workload(_, Some(Err(crate::Error::UnsupportedWorkload { workload, reason })))) => {
-                        state.on_unsupported(workload, reason);
-                    }
-                    Some(Input::Namespace(Some(Ok(event)))) => {
-                        for input in state.on_namespace(event) {
-                            inputs.push(input);
-                            live += 1;
-                        }
-                    }
-                    Some(
-                        Input::Source(_, Some(Err(e)))
-                        | Input::Workload(_, Some(Err(e)))
-                        | Input::Namespace(Some(Err(e))),
-                    ) => {
-                        state.emit(&EngineEvent::WatchError { cause: e.to_string() });
-                    }
-                    Some(Input::Source(_, None) | Input::Workload(_, None) | Input::Namespace(None)) => {
-                        live -= 1;
-                    }
+                    Some(input) => live = state.on_input(input, &mut inputs, live),
                     None => live = 0,
                 },
                 recoveries = recover::recovered(&mut recovering), if recovering.is_some() => {
@@ -276,6 +262,14 @@ struct State {
     synced: bool,
     scope: Option<ScopeState>,
     recovery: RecoveryStep,
+    /// Writes held behind one probe: the API server could not be reached.
+    outage: Option<Outage>,
+    /// Watches that reported an error and have not delivered since.
+    disrupted: HashSet<WatchId>,
+    /// When the check after a reconnect is due.
+    drift_check_at: Option<Instant>,
+    /// When the next periodic resync is due.
+    next_resync: Option<Instant>,
 }
 
 impl State {
@@ -302,11 +296,60 @@ impl State {
             synced: false,
             scope: None,
             recovery: RecoveryStep::Due,
+            outage: None,
+            disrupted: HashSet::new(),
+            drift_check_at: None,
+            next_resync: None,
         }
     }
 
     fn emit(&self, event: &EngineEvent) {
         self.engine.observer.observe(event);
+    }
+
+    /// Applies one input of a watch; returns how many inputs are live afterwards (a
+    /// namespace entering a selector opens new ones, an input that ended is one less).
+    fn on_input(
+        &mut self,
+        input: Input,
+        inputs: &mut stream::SelectAll<BoxStream<'static, Input>>,
+        live: usize,
+    ) -> usize {
+        match input {
+            Input::Source(i, Some(Ok(event))) => {
+                self.watch_delivered(WatchId::Source(i), &event);
+                self.on_source(i, event);
+            }
+            Input::Workload(i, Some(Ok(event))) => {
+                self.watch_delivered(WatchId::Workload(i), &event);
+                self.on_workload(i, event);
+            }
+            Input::Workload(_, Some(Err(crate::Error::UnsupportedWorkload { workload, reason }))) => {
+                self.on_unsupported(workload, reason);
+            }
+            Input::Namespace(Some(Ok(event))) => {
+                self.watch_delivered(WatchId::Namespace, &event);
+                let opened = self.on_namespace(event);
+                let n = opened.len();
+                inputs.extend(opened);
+                return live + n;
+            }
+            Input::Source(i, Some(Err(e))) => self.on_watch_error(WatchId::Source(i), &e),
+            Input::Workload(i, Some(Err(e))) => self.on_watch_error(WatchId::Workload(i), &e),
+            Input::Namespace(Some(Err(e))) => self.on_watch_error(WatchId::Namespace, &e),
+            Input::Source(_, None) | Input::Workload(_, None) | Input::Namespace(None) => {
+                return live.saturating_sub(1);
+            }
+        }
+        live
+    }
+
+    /// A watch error: reported, and the watch's next delivery counts as a reconnect.
+    fn on_watch_error(&mut self, watch: WatchId, error: &crate::Error) {
+        self.watch_failed(watch);
+        self.emit(&EngineEvent::WatchError {
+            cause: error.to_string(),
+        });
     }
 
     fn pause_keys(&self) -> PauseKeys<'_> {
@@ -529,11 +572,15 @@ impl State {
     }
 }
 
+mod drift;
 mod notify;
 mod recover;
+mod retry;
 mod scope;
 mod write;
 
+use super::retry::Outage;
+use drift::WatchId;
 use recover::RecoveryStep;
 use scope::ScopeState;
 

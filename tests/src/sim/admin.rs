@@ -6,8 +6,10 @@
 //! | `POST /_sim/stats/reset` | clears request counts |
 //! | `GET /_sim/journal?since=RV` | committed writes after `RV` (JSON array) |
 //! | `POST /_sim/faults/close-watches` | ends every open watch |
+//! | `POST /_sim/faults/abort-watches` | cuts every open watch without its final chunk (the client sees a read error) |
+//! | `POST /_sim/faults/refuse?window_ms=N` | the server dies: open connections are cut, new ones refused for `N` ms, then it serves again on the same port, state kept |
 //! | `POST /_sim/faults/compact` | drops watch history (older resourceVersions get 410) |
-//! | `POST /_sim/faults/fail` | body `{"verb":"patch","resource":"deployments","count":2,"status":503,"retry_after_seconds":1}`; optional `"user":"NAME"` fails only that user's requests, `"name":"NAME"` only requests on that object (a create: its body's name) |
+//! | `POST /_sim/faults/fail` | body `{"verb":"patch","resource":"deployments","count":2,"status":503,"retry_after_seconds":1}`; optional `"user":"NAME"` fails only that user's requests, `"name":"NAME"` only requests on that object (a create: its body's name); `"reset":true` instead of `"status"` cuts the connection without an answer (the request is not applied) |
 //! | `POST /_sim/faults/latency` | body `{"millis": 50}` delays every request; `{"millis": 5000, "user": "NAME"}` only that user's (a stalled client); `millis: 0` removes it |
 //! | `POST /_sim/faults/clear` | removes failures and latencies |
 //!
@@ -52,6 +54,21 @@ pub fn handle(
         }
         ("POST", "/_sim/faults/close-watches") => {
             state.close_watches();
+            ok()
+        }
+        ("POST", "/_sim/faults/abort-watches") => {
+            state.abort_watches();
+            ok()
+        }
+        ("POST", "/_sim/faults/refuse") => {
+            let window =
+                Duration::from_millis(query.get("window_ms").and_then(|s| s.parse().ok()).unwrap_or(0));
+            let state = state.clone();
+            // Go down after this response has been sent.
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                state.refuse_connections(window).await;
+            });
             ok()
         }
         ("POST", "/_sim/faults/compact") => {

@@ -1,5 +1,7 @@
-//! Fault injection: failing the next N matching requests, added latency; either for every
-//! client or for one authenticated user (a stalled or partitioned replica).
+//! Fault injection: failing the next N matching requests (with an HTTP status, or by cutting
+//! the connection without an answer), added latency; either for every client or for one
+//! authenticated user (a stalled or partitioned replica). Refusing every connection for a
+//! while and cutting watches are faults of the server itself ([`super::Simulator`]).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -9,7 +11,8 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 
-/// "Make the next `count` requests matching `verb`/`resource` fail with `status`."
+/// "Make the next `count` requests matching `verb`/`resource` fail with `status`", or, with
+/// `reset`, "cut their connection without an answer".
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct FailureRule {
     /// Kubernetes verb to match (`None`: any).
@@ -27,8 +30,13 @@ pub struct FailureRule {
     pub name: Option<String>,
     /// How many requests fail.
     pub count: u32,
-    /// HTTP status to answer (500, 503, 429, 409, ...).
+    /// HTTP status to answer (500, 503, 429, 409, ...); ignored with `reset`.
+    #[serde(default)]
     pub status: u16,
+    /// Cut the connection instead of answering: the request is read but never applied, and
+    /// the client sees its connection closed before a response (a transport error).
+    #[serde(default)]
+    pub reset: bool,
     /// `Retry-After` seconds (sent with 429/503 when set).
     #[serde(default)]
     pub retry_after_seconds: Option<u64>,
@@ -44,7 +52,18 @@ impl FailureRule {
             name: None,
             count,
             status,
+            reset: false,
             retry_after_seconds: None,
+        }
+    }
+
+    /// Cuts the connection of the next `count` requests, whatever their verb and resource,
+    /// before they are applied: the client gets no answer (a transport error, as a connection
+    /// reset by a dying API server or a proxy).
+    pub fn reset(count: u32) -> Self {
+        Self {
+            reset: true,
+            ..Self::new(0, count)
         }
     }
 
@@ -90,6 +109,14 @@ impl FailureRule {
             && self.name.as_deref().is_none_or(|n| n == name)
     }
 
+    fn injected(&self) -> Injected {
+        if self.reset {
+            Injected::Reset
+        } else {
+            Injected::Error(self.error())
+        }
+    }
+
     fn error(&self) -> ApiError {
         let reason = ApiError::reason_for_code(self.status);
         let mut e = ApiError::new(
@@ -99,6 +126,25 @@ impl FailureRule {
         );
         e.retry_after = self.retry_after_seconds;
         e
+    }
+}
+
+/// What a matching [`FailureRule`] does to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Injected {
+    /// Answer with this error.
+    Error(ApiError),
+    /// Cut the connection without an answer.
+    Reset,
+}
+
+impl Injected {
+    /// The HTTP status answered (0 for a reset).
+    pub fn code(&self) -> u16 {
+        match self {
+            Injected::Error(e) => e.code,
+            Injected::Reset => 0,
+        }
     }
 }
 
@@ -165,26 +211,26 @@ impl Faults {
         self.set_latency(Duration::ZERO);
     }
 
-    /// Consumes one rule matching a request of `user` (on no named object), returning the
-    /// error to answer, if any.
-    pub fn take(&self, verb: &str, resource: &str, user: &str) -> Option<ApiError> {
+    /// Consumes one rule matching a request of `user` (on no named object), returning what to
+    /// do instead of serving it, if anything.
+    pub fn take(&self, verb: &str, resource: &str, user: &str) -> Option<Injected> {
         self.take_named(verb, resource, user, "")
     }
 
-    /// Consumes one rule matching a request of `user` on the object `name`, returning the
-    /// error to answer, if any.
-    pub fn take_named(&self, verb: &str, resource: &str, user: &str, name: &str) -> Option<ApiError> {
+    /// Consumes one rule matching a request of `user` on the object `name`, returning what
+    /// to do instead of serving it, if anything.
+    pub fn take_named(&self, verb: &str, resource: &str, user: &str, name: &str) -> Option<Injected> {
         let mut rules = self.rules.lock().ok()?;
         let idx = rules
             .iter()
             .position(|r| r.count > 0 && r.matches(verb, resource, user, name))?;
         let rule = &mut rules[idx];
         rule.count -= 1;
-        let err = rule.error();
+        let injected = rule.injected();
         if rule.count == 0 {
             rules.remove(idx);
         }
-        Some(err)
+        Some(injected)
     }
 }
 
@@ -197,11 +243,11 @@ mod tests {
         let f = Faults::default();
         f.fail(FailureRule::new(503, 2).verb("patch").resource("deployments"));
         assert!(f.take("get", "deployments", "u").is_none());
-        assert_eq!(f.take("patch", "deployments", "u").map(|e| e.code), Some(503));
-        assert_eq!(
-            f.take("patch", "deployments", "v").map(|e| e.reason),
-            Some("ServiceUnavailable")
-        );
+        assert_eq!(f.take("patch", "deployments", "u").map(|e| e.code()), Some(503));
+        assert!(matches!(
+            f.take("patch", "deployments", "v"),
+            Some(Injected::Error(e)) if e.reason == "ServiceUnavailable"
+        ));
         assert!(f.take("patch", "deployments", "u").is_none());
     }
 
@@ -212,7 +258,7 @@ mod tests {
         assert!(f.take_named("create", "jobs", "u", "holder").is_none());
         assert!(f.take("create", "jobs", "u").is_none());
         assert_eq!(
-            f.take_named("create", "jobs", "u", "copy").map(|e| e.code),
+            f.take_named("create", "jobs", "u", "copy").map(|e| e.code()),
             Some(500)
         );
         assert!(f.take_named("create", "jobs", "u", "copy").is_none());
@@ -224,10 +270,38 @@ mod tests {
         f.fail(FailureRule::new(500, 1).user("stalled"));
         assert!(f.take("patch", "deployments", "healthy").is_none());
         assert_eq!(
-            f.take("patch", "deployments", "stalled").map(|e| e.code),
+            f.take("patch", "deployments", "stalled").map(|e| e.code()),
             Some(500)
         );
         assert!(f.take("patch", "deployments", "stalled").is_none());
+    }
+
+    #[test]
+    fn a_reset_rule_cuts_exactly_its_count_of_matching_requests() {
+        let f = Faults::default();
+        f.fail(
+            FailureRule::reset(2)
+                .verb("patch")
+                .resource("deployments")
+                .name("d-1"),
+        );
+        assert!(f.take_named("patch", "deployments", "u", "d-2").is_none());
+        assert!(f.take_named("get", "deployments", "u", "d-1").is_none());
+        for _ in 0..2 {
+            assert_eq!(
+                f.take_named("patch", "deployments", "u", "d-1"),
+                Some(Injected::Reset)
+            );
+        }
+        assert!(f.take_named("patch", "deployments", "u", "d-1").is_none());
+    }
+
+    #[test]
+    fn a_reset_rule_reads_from_json_without_a_status() {
+        let rule: FailureRule =
+            serde_json::from_str(r#"{"verb":"patch","resource":"deployments","count":3,"reset":true}"#)
+                .expect("parses");
+        assert_eq!(rule, FailureRule::reset(3).verb("patch").resource("deployments"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod selector;
 
 pub mod admin;
 pub mod auth;
+pub mod conn;
 pub mod discovery;
 pub mod error;
 pub mod faults;
@@ -29,7 +30,7 @@ pub mod watch;
 
 pub use auth::Rule;
 pub use error::ApiError;
-pub use faults::FailureRule;
+pub use faults::{FailureRule, Injected};
 pub use journal::JournalEntry;
 pub use server::{SimConfig, SimError, SimState, Simulator, kubeconfig_yaml, kubeconfig_yaml_with_token};
 pub use stats::{ResponseCount, StatsSnapshot};

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::auth::{Attributes, Decision};
 use super::discovery;
 use super::error::{ApiError, ApiResult};
+use super::faults::Injected;
 use super::patch::{apply_json_patch, apply_merge_patch, apply_strategic_merge_patch};
 pub use super::route::json_response;
 use super::route::{
@@ -155,8 +156,10 @@ impl Call<'_> {
             namespace: self.target.namespace.clone().unwrap_or_default(),
         };
         let response = self.respond(verb, resource);
+        // A cut connection answers nothing: counted as status 0.
+        let cut = response.extensions().get::<watch::Cut>().is_some();
         state.stats.record_response(ResponseKey {
-            status: response.status().as_u16(),
+            status: if cut { 0 } else { response.status().as_u16() },
             ..key
         });
         response
@@ -209,12 +212,14 @@ impl Call<'_> {
         } else {
             name.clone()
         };
-        if let Some(e) = self
+        match self
             .state
             .faults
             .take_named(verb, &resource, &self.user, &object_name)
         {
-            return error_response(&e);
+            Some(Injected::Error(e)) => return error_response(&e),
+            Some(Injected::Reset) => return watch::cut_response(),
+            None => {}
         }
         if let Some(sub) = &self.target.subresource
             && (sub != "status" || !kind.status_subresource || !matches!(verb, "get" | "update" | "patch"))

@@ -10,6 +10,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::auth::{Authorizer, Rule};
+use super::conn::KillableListener;
 use super::error::{ApiError, ApiResult};
 use super::faults::{FailureRule, Faults};
 use super::journal::JournalEntry;
@@ -129,6 +130,8 @@ pub struct SimState {
     /// Interval between watch bookmarks.
     pub bookmark_interval: Duration,
     watch_close: Mutex<CancellationToken>,
+    watch_abort: Mutex<CancellationToken>,
+    connections: Mutex<CancellationToken>,
     addr: Mutex<SocketAddr>,
     running: tokio::sync::Mutex<Option<Running>>,
 }
@@ -154,6 +157,41 @@ impl SimState {
         }
     }
 
+    /// Token cancelled when watches must be cut without their final chunk.
+    pub fn watch_abort_token(&self) -> CancellationToken {
+        self.watch_abort.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    /// Cuts every open watch stream without its final chunk: the client's read of the body
+    /// fails (as when the connection to a dying API server breaks) instead of ending cleanly.
+    pub fn abort_watches(&self) {
+        if let Ok(mut t) = self.watch_abort.lock() {
+            t.cancel();
+            *t = CancellationToken::new();
+        }
+    }
+
+    /// Stops listening and cuts every open connection at once, mid-request or mid-watch (as
+    /// a killed API server), then serves again on the same address after `window` (state
+    /// kept). Meanwhile every connection attempt is refused. Returns once the server is down.
+    pub async fn refuse_connections(self: &Arc<Self>, window: Duration) {
+        let running = self.running.lock().await.take();
+        if let Ok(t) = self.connections.lock() {
+            t.cancel();
+        }
+        if let Some(r) = running {
+            r.task.abort();
+            let _ = r.task.await;
+        }
+        let state = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(window).await;
+            if let Err(e) = state.serve(state.addr()).await {
+                tracing::warn!(error = %e, "kube-sim could not serve again after refusing connections");
+            }
+        });
+    }
+
     /// The address served.
     pub fn addr(&self) -> SocketAddr {
         self.addr.lock().map(|a| *a).unwrap_or_else(|e| *e.into_inner())
@@ -169,6 +207,11 @@ impl SimState {
         if let Ok(mut a) = self.addr.lock() {
             *a = bound;
         }
+        let connections = CancellationToken::new();
+        if let Ok(mut t) = self.connections.lock() {
+            *t = connections.clone();
+        }
+        let listener = KillableListener::new(listener, connections);
         let app = axum::Router::new()
             .fallback(super::rest::handle)
             .with_state(self.clone());
@@ -244,6 +287,8 @@ impl Simulator {
             authorizer: RwLock::new(config.authorizer),
             bookmark_interval: config.bookmark_interval,
             watch_close: Mutex::new(CancellationToken::new()),
+            watch_abort: Mutex::new(CancellationToken::new()),
+            connections: Mutex::new(CancellationToken::new()),
             addr: Mutex::new(config.listen),
             running: tokio::sync::Mutex::new(None),
         });
@@ -339,6 +384,20 @@ impl Simulator {
     /// Fault: ends every open watch stream now.
     pub fn close_watches(&self) {
         self.state.close_watches();
+    }
+
+    /// Fault: cuts every open watch stream without its final chunk (the client sees a read
+    /// error, not a clean end, and re-watches).
+    pub fn abort_watches(&self) {
+        self.state.abort_watches();
+    }
+
+    /// Fault: the server dies and stays away for `window`: every open connection is cut at
+    /// once (requests in flight get no answer, watches end without their final chunk) and
+    /// every new connection is refused until it serves again on the same port, state kept.
+    /// Returns once the server is down.
+    pub async fn refuse_connections(&self, window: Duration) {
+        self.state.refuse_connections(window).await;
     }
 
     /// Fault: drops retained history; a watch from an older resourceVersion gets 410 Gone.

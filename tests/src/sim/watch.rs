@@ -1,7 +1,9 @@
 //! Watch streams: replay from retained history or initial state, live fan-out, bookmarks,
-//! selector transitions, `timeoutSeconds`, and ending on shutdown or an injected close.
+//! selector transitions, `timeoutSeconds`, and ending on shutdown or an injected close (with
+//! the final chunk) or abort (the connection cut without it). Also the cut response of an
+//! injected reset.
 
-use std::convert::Infallible;
+use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,19 +77,40 @@ fn bookmark(state: &SimState, kind: KindId, rv: u64, initial_end: bool) -> Bytes
     watch_line("BOOKMARK", &obj)
 }
 
-fn streaming(rx: mpsc::Receiver<Bytes>) -> Response {
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx))
-    });
+/// A chunk of a streamed body, or the error that cuts the connection.
+type Chunk = Result<Bytes, io::Error>;
+
+fn streaming(rx: mpsc::Receiver<Chunk>) -> Response {
+    let stream = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (b, rx)) });
     Response::builder()
         .header("content-type", "application/json")
         .body(Body::from_stream(stream))
         .unwrap_or_default()
 }
 
+fn cut() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionReset, "kube-sim: connection cut")
+}
+
+/// Marks a response whose connection is cut (for the response counters).
+#[derive(Debug, Clone, Copy)]
+pub struct Cut;
+
+/// A response that never arrives: its body fails at once, so hyper closes the connection
+/// without a complete answer (no final chunk) and the client sees a transport error.
+pub fn cut_response() -> Response {
+    let stream = futures::stream::once(async { Err::<Bytes, io::Error>(cut()) });
+    let mut response = Response::builder()
+        .header("content-type", "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap_or_default();
+    response.extensions_mut().insert(Cut);
+    response
+}
+
 /// Answers a watch request with a streaming response.
 pub fn serve_watch(state: &Arc<SimState>, req: WatchRequest) -> Response {
-    let (tx, rx) = mpsc::channel::<Bytes>(256);
+    let (tx, rx) = mpsc::channel::<Chunk>(256);
     let started = state.lock_store().map(|store| {
         let from = if req.send_initial_events { None } else { req.from };
         store
@@ -98,11 +121,12 @@ pub fn serve_watch(state: &Arc<SimState>, req: WatchRequest) -> Response {
         Ok(Ok(s)) => s,
         Ok(Err(e)) | Err(e) => {
             // The real server answers 200 and sends the error as an ERROR event.
-            let _ = tx.try_send(watch_line("ERROR", &e.status_body()));
+            let _ = tx.try_send(Ok(watch_line("ERROR", &e.status_body())));
             return streaming(rx);
         }
     };
     let close = state.watch_close_token();
+    let abort = state.watch_abort_token();
     let interval = state.bookmark_interval;
     let state = state.clone();
     tokio::spawn(async move {
@@ -122,7 +146,7 @@ pub fn serve_watch(state: &Arc<SimState>, req: WatchRequest) -> Response {
         };
         drop(start);
         for line in initial {
-            if tx.send(line).await.is_err() {
+            if tx.send(Ok(line)).await.is_err() {
                 return;
             }
         }
@@ -139,6 +163,10 @@ pub fn serve_watch(state: &Arc<SimState>, req: WatchRequest) -> Response {
             // Biased: once closed (fault, restart, shutdown) no further event goes out.
             let line = tokio::select! {
                 biased;
+                () = abort.cancelled() => {
+                    let _ = tx.send(Err(cut())).await;
+                    break;
+                }
                 () = close.cancelled() => break,
                 () = &mut timeout => break,
                 () = tx.closed() => break,
@@ -156,7 +184,7 @@ pub fn serve_watch(state: &Arc<SimState>, req: WatchRequest) -> Response {
                     Err(RecvError::Lagged(_) | RecvError::Closed) => break,
                 },
             };
-            if tx.send(line).await.is_err() {
+            if tx.send(Ok(line)).await.is_err() {
                 break;
             }
         }
@@ -166,7 +194,7 @@ pub fn serve_watch(state: &Arc<SimState>, req: WatchRequest) -> Response {
 
 /// A watch answered with an immediate error event (used for 410 and bad parameters).
 pub fn error_watch(err: &ApiError) -> Response {
-    let (tx, rx) = mpsc::channel::<Bytes>(1);
-    let _ = tx.try_send(watch_line("ERROR", &err.status_body()));
+    let (tx, rx) = mpsc::channel::<Chunk>(1);
+    let _ = tx.try_send(Ok(watch_line("ERROR", &err.status_body())));
     streaming(rx)
 }

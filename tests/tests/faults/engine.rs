@@ -170,8 +170,14 @@ async fn patches_answered_409_429_500_and_503_for_a_while_are_retried_to_complet
     let sim = Simulator::start().await.expect("simulator");
     let (world, engine, strategy, mut rng) = world_and_engine(&sim, seed, Shape::default()).await;
     for (round, status) in [409_u16, 429, 500, 503].into_iter().enumerate() {
-        // Fewer failures in a row than the engine's attempts (5), so every write gets through.
-        let mut rule = FailureRule::new(status, rng.random_range(1..4)).verb("patch");
+        // Fewer 409s in a row than the engine's re-plans (5), so every write gets through;
+        // 429 and 5xx are retried until they land, so they may outlast the old 5 attempts.
+        let count = if status == 409 {
+            rng.random_range(1..4)
+        } else {
+            rng.random_range(5..9)
+        };
+        let mut rule = FailureRule::new(status, count).verb("patch");
         for resource in ["deployments", "statefulsets", "daemonsets"] {
             rule = rule.clone().resource(resource);
             if status == 429 || status == 503 {

@@ -255,6 +255,25 @@ fn additions_read_flags_and_parse_durations() {
 }
 
 #[test]
+fn resync_period_defaults_to_five_minutes_and_zero_turns_it_off() {
+    assert_eq!(
+        settings(&[], &[]).unwrap().resync_period,
+        Some(Duration::from_secs(300))
+    );
+    assert_eq!(
+        settings(&["--resync-period=30s"], &[]).unwrap().resync_period,
+        Some(Duration::from_secs(30))
+    );
+    assert_eq!(settings(&["--resync-period=0"], &[]).unwrap().resync_period, None);
+    assert!(
+        settings(&["--resync-period=often"], &[])
+            .unwrap_err()
+            .0
+            .starts_with("invalid --resync-period")
+    );
+}
+
+#[test]
 fn environment_switches_follow_reloaders_exact_values() {
     let s = settings(
         &[],

@@ -1,8 +1,10 @@
 //! The engine loop against channel-fed watchers and an in-memory cluster, on tokio's paused
 //! clock: restart safety, coalescing, debounce, rate limits, conflicts, dry-run, revert fights.
 
+mod drift;
 mod gate;
 mod harness;
+mod retry;
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! The engine loop's write side: taking ready work from the queue within the concurrency
-//! limit, deciding it against the current stores, writing the patch as a task, and folding the
-//! task's outcome back into the state (retries, reports, revert-fight detection).
+//! limit (one probe at a time while the API server is unreachable), deciding it against the
+//! current stores, writing the patch as a task, and folding the task's outcome back into the
+//! state (retries, reports, revert-fight detection).
 
 use serde_json::Value;
 use tokio::task::JoinSet;
@@ -17,15 +18,23 @@ use super::super::index::IndexedWorkload;
 use super::super::observer::{EngineEvent, ReconcileResult};
 use super::super::pause;
 use super::super::queue::Pending;
+use super::super::retry;
 use super::super::rollout;
 use super::{Done, State, now_ms};
 
 impl State {
     pub(super) fn dispatch(&mut self, tasks: &mut JoinSet<Done>) {
+        self.end_idle_outage();
         if !self.synced || !self.may_write() {
             return;
         }
-        while self.queue.in_flight() < self.engine.config.get_concurrency() {
+        while self.queue.in_flight() < self.write_slots() {
+            if self
+                .outage
+                .is_some_and(|o| !o.may_probe(Instant::now(), self.queue.in_flight()))
+            {
+                return;
+            }
             let Some((id, pending)) = self.queue.pop_ready(Instant::now()) else {
                 return;
             };
@@ -33,7 +42,7 @@ impl State {
         }
     }
 
-    fn decide(&self, indexed: &IndexedWorkload, trigger: &Trigger) -> Decided {
+    pub(super) fn decide(&self, indexed: &IndexedWorkload, trigger: &Trigger) -> Decided {
         let config = &self.engine.config;
         let id = indexed.id();
         let limit = config.get_revert_fight_limit();
@@ -111,9 +120,8 @@ impl State {
         let body = Self::patch_body(&indexed, &decided);
         let writer = self.writer.clone();
         let limiter = self.write_limiter.clone();
-        let attempts = self.engine.config.get_max_attempts();
         tasks.spawn(async move {
-            let outcome = apply::write(writer, limiter, id.clone(), body, attempts).await;
+            let outcome = apply::write(writer, limiter, id.clone(), body).await;
             (id, pending, decided, outcome, began)
         });
     }
@@ -187,7 +195,11 @@ impl State {
     pub(super) fn on_done(&mut self, (id, pending, decided, outcome, began): Done) {
         self.queue.done(&id);
         let ready_at = pending.ready_at;
+        if !matches!(&outcome, WriteOutcome::Retryable(error) if retry::is_unreachable(error)) {
+            self.server_answered(began);
+        }
         match outcome {
+            WriteOutcome::Retryable(error) => self.retry_later(id, pending, &decided, error, began),
             WriteOutcome::Written(state) => {
                 self.index.refresh(state);
                 self.track_pause(&id);
@@ -212,6 +224,7 @@ impl State {
                 }
                 let retry = Pending {
                     attempts: pending.attempts + 1,
+                    failures: 0,
                     ready_at: Instant::now(),
                     ..pending
                 };
@@ -238,6 +251,8 @@ impl State {
         }
     }
 
+    /// A refusal (403, 422, persisting conflicts): logged, counted and sent as a `ReloadFail`
+    /// Event by the observer. The change is not retried; a later change of a source is.
     fn fail(&self, id: &WorkloadRef, decided: &Decided, kind: &'static str, cause: String) {
         self.emit(&EngineEvent::Failed {
             workload: id.clone(),
@@ -283,7 +298,7 @@ impl State {
 }
 
 /// The sources a write was for: its rollouts' and its baselines'.
-fn written_sources(decided: &Decided) -> Vec<SourceRef> {
+pub(super) fn written_sources(decided: &Decided) -> Vec<SourceRef> {
     let mut sources: Vec<SourceRef> = decided.rollouts.iter().map(|r| r.source.clone()).collect();
     sources.extend(decided.baselined.iter().map(|(s, _)| s.clone()));
     sources

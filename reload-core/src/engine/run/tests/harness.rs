@@ -22,12 +22,15 @@ use crate::source::SourceContent;
 use crate::watch::{WatchEvent, Watcher};
 use crate::workload::WorkloadRef;
 
-struct ChannelWatcher<T>(mpsc::UnboundedReceiver<WatchEvent<T>>);
+/// What a channel watcher yields: an event, or a watch error (it recovers by itself).
+type Feed<T> = mpsc::UnboundedSender<crate::Result<WatchEvent<T>>>;
+
+struct ChannelWatcher<T>(mpsc::UnboundedReceiver<crate::Result<WatchEvent<T>>>);
 
 #[async_trait]
 impl<T: Send> Watcher<T> for ChannelWatcher<T> {
     async fn next_event(&mut self) -> Option<crate::Result<WatchEvent<T>>> {
-        self.0.recv().await.map(Ok)
+        self.0.recv().await
     }
 }
 
@@ -58,8 +61,11 @@ struct Inner {
     recover_delay: Duration,
     recover_failures: usize,
     hostile: bool,
+    unreachable: bool,
+    in_flight: usize,
+    max_in_flight: usize,
     held: Option<Vec<IndexedWorkload>>,
-    tx: Option<mpsc::UnboundedSender<WatchEvent<IndexedWorkload>>>,
+    tx: Option<Feed<IndexedWorkload>>,
 }
 
 /// The fake API server for workloads.
@@ -123,6 +129,19 @@ impl Cluster {
         self.lock().delay = delay;
     }
 
+    /// Makes every PATCH fail in transport (no HTTP answer), as an API server that is down.
+    pub fn set_unreachable(&self, on: bool) {
+        self.lock().unreachable = on;
+    }
+
+    /// The most PATCHes in flight at once since the last call (then starts counting afresh).
+    pub fn take_max_in_flight(&self) -> usize {
+        let mut inner = self.lock();
+        let max = inner.max_in_flight;
+        inner.max_in_flight = inner.in_flight;
+        max
+    }
+
     pub fn set_hostile(&self, on: bool) {
         self.lock().hostile = on;
     }
@@ -133,7 +152,7 @@ impl Cluster {
         let held = inner.held.take().unwrap_or_default();
         if let Some(tx) = &inner.tx {
             for w in held {
-                let _ = tx.send(WatchEvent::Applied(w));
+                let _ = tx.send(Ok(WatchEvent::Applied(w)));
             }
         }
     }
@@ -159,7 +178,7 @@ impl Cluster {
         if let Some(held) = &mut inner.held {
             held.push(w.clone());
         } else if let Some(tx) = &inner.tx {
-            let _ = tx.send(WatchEvent::Applied(w.clone()));
+            let _ = tx.send(Ok(WatchEvent::Applied(w.clone())));
         }
         w
     }
@@ -171,10 +190,16 @@ impl WorkloadWriter for Cluster {
         let delay = {
             let mut inner = self.lock();
             inner.patches += 1;
+            inner.in_flight += 1;
+            inner.max_in_flight = inner.max_in_flight.max(inner.in_flight);
             inner.delay
         };
         tokio::time::sleep(delay).await;
         let mut inner = self.lock();
+        inner.in_flight -= 1;
+        if inner.unreachable {
+            return Err(WriteError::new(0, "client error (Connect)"));
+        }
         if let Some(error) = inner.failures.pop_front() {
             return Err(error);
         }
@@ -241,8 +266,8 @@ impl WorkloadWriter for Cluster {
 /// A running engine with its feeds.
 pub struct Harness {
     pub cluster: Arc<Cluster>,
-    sources: mpsc::UnboundedSender<WatchEvent<SourceRecord>>,
-    workloads: mpsc::UnboundedSender<WatchEvent<IndexedWorkload>>,
+    sources: Feed<SourceRecord>,
+    workloads: Feed<IndexedWorkload>,
     events: Arc<Mutex<Vec<EngineEvent>>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<crate::Result<()>>>,
@@ -340,11 +365,11 @@ impl Harness {
             task: Some(task),
         };
         h.relist_sources(sources);
-        let _ = h.workloads.send(WatchEvent::ResyncStarted);
+        let _ = h.workloads.send(Ok(WatchEvent::ResyncStarted));
         for w in listed {
-            let _ = h.workloads.send(WatchEvent::ResyncItem(w));
+            let _ = h.workloads.send(Ok(WatchEvent::ResyncItem(w)));
         }
-        let _ = h.workloads.send(WatchEvent::ResyncDone);
+        let _ = h.workloads.send(Ok(WatchEvent::ResyncDone));
         settle().await;
         h
     }
@@ -366,15 +391,26 @@ impl Harness {
     }
 
     pub fn update_source(&self, record: SourceRecord) {
-        let _ = self.sources.send(WatchEvent::Applied(record));
+        let _ = self.sources.send(Ok(WatchEvent::Applied(record)));
+    }
+
+    /// The source watch reports an error (as a kube watcher does when its connection drops).
+    pub fn source_watch_error(&self) {
+        let error = crate::Error::Watch {
+            kind: "ConfigMap".into(),
+            problem: "connection reset".into(),
+        };
+        let _ = self.sources.send(Err(error));
     }
 
     pub fn relist_sources(&self, sources: &[(&str, &str)]) {
-        let _ = self.sources.send(WatchEvent::ResyncStarted);
+        let _ = self.sources.send(Ok(WatchEvent::ResyncStarted));
         for (name, digest) in sources {
-            let _ = self.sources.send(WatchEvent::ResyncItem(cm_record(name, digest)));
+            let _ = self
+                .sources
+                .send(Ok(WatchEvent::ResyncItem(cm_record(name, digest))));
         }
-        let _ = self.sources.send(WatchEvent::ResyncDone);
+        let _ = self.sources.send(Ok(WatchEvent::ResyncDone));
     }
 
     /// A cluster holding `workloads`, with nothing running on it yet.
