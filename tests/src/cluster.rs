@@ -137,6 +137,16 @@ impl TestCluster {
         Self::with_namespace(client, None, Some(plane), Backend::ControlPlane).await
     }
 
+    /// A namespace on `plane`, a control plane of the test's own (for tests that kill its
+    /// components).
+    pub async fn on_control_plane(plane: &'static ControlPlane) -> Result<Self, ClusterError> {
+        let client = plane
+            .client(ADMIN_USER)
+            .await
+            .map_err(|e| ClusterError::ControlPlane(e.to_string()))?;
+        Self::with_namespace(client, None, Some(plane), Backend::ControlPlane).await
+    }
+
     /// The real cluster of the kubeconfig at `path`.
     pub async fn real(path: &str) -> Result<Self, ClusterError> {
         let err = |message: String| ClusterError::Kubeconfig {

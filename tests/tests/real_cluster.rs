@@ -4,10 +4,15 @@
 //!
 //! These tests always run on the real control plane (one per test process, built from pinned Go
 //! modules into a cache outside the clone on first use): they are what the simulator cannot
-//! show. Each test has its own namespace and its own `reloader` watching only that namespace.
+//! show. Each test has its own namespace and its own `reloader` watching only that namespace;
+//! the crash test (`real_cluster/crash.rs`) has a control plane of its own.
 
 mod binary_support;
 mod real_support;
+
+mod real_cluster {
+    mod crash;
+}
 
 use std::collections::BTreeSet;
 

@@ -44,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
     // Handlers first: a signal sent right after the "listening" line must stop us cleanly.
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let mut plane = ControlPlane::start(Options { nodes: args.nodes }).await?;
+    let plane = ControlPlane::start(Options { nodes: args.nodes }).await?;
     plane.write_kubeconfig(&args.kubeconfig, ADMIN_USER)?;
     if let Some(dir) = &args.user_kubeconfigs {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

@@ -16,6 +16,7 @@ pub mod toolchain;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Node, ServiceAccount};
@@ -111,7 +112,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ControlPlaneErr
 
 /// A running control plane. Dropping it stops every component and removes its data.
 pub struct ControlPlane {
-    supervisor: Supervisor,
+    supervisor: Mutex<Supervisor>,
     toolchain: Toolchain,
     layout: Layout,
     ca_pem: String,
@@ -156,8 +157,8 @@ impl ControlPlane {
             })
             .collect();
         std::fs::write(&layout.token_file, config::token_file(&tokens)).map_err(io("the token file"))?;
-        let mut plane = Self {
-            supervisor,
+        let plane = Self {
+            supervisor: Mutex::new(supervisor),
             toolchain,
             ca_pem: pki.ca_pem,
             layout,
@@ -176,6 +177,12 @@ impl ControlPlane {
         Ok(plane)
     }
 
+    fn supervisor(&self) -> MutexGuard<'_, Supervisor> {
+        self.supervisor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn args(&self, component: &str) -> Vec<String> {
         match component {
             "etcd" => config::etcd_args(&self.layout),
@@ -188,22 +195,22 @@ impl ControlPlane {
 
     /// Starts `component` (one of [`COMPONENTS`]); used at start and to restart it after
     /// [`Self::kill`].
-    pub fn start_component(&mut self, component: &str) -> Result<u32, ControlPlaneError> {
+    pub fn start_component(&self, component: &str) -> Result<u32, ControlPlaneError> {
         let args = self.args(component);
         let program = self.toolchain.binary(component);
-        Ok(self.supervisor.spawn(component, &program, &args)?)
+        Ok(self.supervisor().spawn(component, &program, &args)?)
     }
 
     /// Kills `component` with SIGKILL (a crash); [`Self::start_component`] brings it back with
     /// its data (etcd keeps its data folder).
-    pub fn kill(&mut self, component: &str) -> Result<(), ControlPlaneError> {
-        self.supervisor
+    pub fn kill(&self, component: &str) -> Result<(), ControlPlaneError> {
+        self.supervisor()
             .kill(component)
             .map_err(io(format!("killing {component}")))
     }
 
     /// Waits until kube-apiserver answers `/readyz` with ok.
-    pub async fn wait_api_ready(&mut self) -> Result<(), ControlPlaneError> {
+    pub async fn wait_api_ready(&self) -> Result<(), ControlPlaneError> {
         let client = self.client(ADMIN_USER).await?;
         let started = Instant::now();
         loop {
@@ -230,7 +237,7 @@ impl ControlPlane {
         }
     }
 
-    async fn wait_nodes_and_controllers(&mut self) -> Result<(), ControlPlaneError> {
+    async fn wait_nodes_and_controllers(&self) -> Result<(), ControlPlaneError> {
         let client = self.client(ADMIN_USER).await?;
         let nodes: Api<Node> = Api::all(client.clone());
         for i in 0..self.nodes {
@@ -277,10 +284,11 @@ impl ControlPlane {
     }
 
     /// An error naming the first component that has exited, with its log's end.
-    pub fn check_running(&mut self) -> Result<(), ControlPlaneError> {
-        match self.supervisor.exited() {
+    pub fn check_running(&self) -> Result<(), ControlPlaneError> {
+        let mut supervisor = self.supervisor();
+        match supervisor.exited() {
             Some((name, status)) => Err(ControlPlaneError::Exited {
-                log: self.supervisor.log_tail(&name, 30),
+                log: supervisor.log_tail(&name, 30),
                 name,
                 status,
             }),
@@ -330,9 +338,9 @@ impl ControlPlane {
         &self.layout.data_dir
     }
 
-    /// Stops every component and removes the data folder.
-    pub fn stop(mut self) {
-        self.supervisor.stop();
+    /// Stops every component and removes the data folder (also done when it is dropped).
+    pub fn stop(&self) {
+        self.supervisor().stop();
     }
 }
 

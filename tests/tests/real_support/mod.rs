@@ -211,3 +211,30 @@ pub fn kubectl(cluster: &TestCluster, args: &[&str]) -> String {
 pub fn reloader(cluster: &TestCluster) -> Launch {
     Launch::with_kubeconfig(kubeconfig_file(cluster)).env("KUBERNETES_NAMESPACE", cluster.namespace())
 }
+
+/// Sets `k` of ConfigMap `name` to `value` (a merge patch, as `kubectl patch` sends).
+pub async fn set_configmap_value(cluster: &TestCluster, name: &str, value: &str) {
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(cluster.client(), cluster.namespace());
+    api.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(json!({"data": {"k": value}})),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("patching ConfigMap {name}: {e}"));
+}
+
+/// The `hash` of Deployment `name`'s `last-reloaded-from` (annotations strategy), if any.
+pub async fn recorded_hash(cluster: &TestCluster, name: &str) -> Option<String> {
+    let json = template_annotation(cluster, name, "reloader.stakater.com/last-reloaded-from").await?;
+    let value: Value = serde_json::from_str(&json).ok()?;
+    value["hash"].as_str().map(str::to_owned)
+}
+
+/// Whether Deployment `name` is paused.
+pub async fn is_paused(cluster: &TestCluster, name: &str) -> bool {
+    let api: Api<Deployment> = Api::namespaced(cluster.client(), cluster.namespace());
+    let deployment = api.get(name).await.expect("deployment read");
+    deployment.spec.and_then(|s| s.paused).unwrap_or(false)
+}
