@@ -119,7 +119,6 @@ async fn kubectl_patch_configmap_rolls_an_auto_deployment_to_new_ready_pods_with
 
     let controller = reloader(&cluster).arg("--reload-strategy=annotations").start();
     controller.wait_synced().await;
-    // Nothing changed since the Deployment started: the controller must not roll it.
     kubectl(
         &cluster,
         &[
