@@ -192,11 +192,6 @@ impl TestCluster {
         self.backend
     }
 
-    /// The real control plane, when this cluster is one.
-    pub fn control_plane_handle(&self) -> Option<&'static ControlPlane> {
-        self.plane
-    }
-
     /// An admin kubeconfig for child processes (the `reloader` binary, kubectl): the
     /// simulator's, the control plane's admin, or `RELOAD_TEST_KUBECONFIG`'s text.
     pub fn admin_kubeconfig(&self) -> Result<String, ClusterError> {

@@ -105,11 +105,6 @@ rm -rf -- "$2""#;
             .find_map(|(name, child)| child.try_wait().ok().flatten().map(|s| (name.clone(), s)))
     }
 
-    /// The process id of component `name`.
-    pub fn pid(&self, name: &str) -> Option<u32> {
-        self.children.iter().find(|(n, _)| n == name).map(|(_, c)| c.id())
-    }
-
     /// Kills component `name` with SIGKILL and reaps it (for crash tests).
     pub fn kill(&mut self, name: &str) -> std::io::Result<()> {
         if let Some(index) = self.children.iter().position(|(n, _)| n == name) {
